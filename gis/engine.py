@@ -1,0 +1,72 @@
+"""The one way to reach the database: an engine from settings, checked for PostGIS.
+
+Errors a user can fix (a wrong URL, a server that is down, a database without PostGIS) become
+one `DatabaseError` sentence instead of a driver traceback.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+
+from gis.errors import DatabaseError
+from gis.settings import DatabaseSettings
+
+
+class ServerInfo(NamedTuple):
+    """Versions reported by ``/health`` and ``onemap db status``."""
+
+    postgres: str
+    postgis: str
+
+
+def database_url(settings: DatabaseSettings) -> URL:
+    """``ONEMAP_DATABASE_URL`` when set, else the platform's database in the local cluster."""
+    if settings.database_url:
+        try:
+            url = make_url(settings.database_url)
+        except sa.exc.ArgumentError:
+            raise DatabaseError(
+                f"ONEMAP_DATABASE_URL is not a database URL: {settings.database_url!r}; "
+                "expected postgresql://user:password@host:port/database"
+            ) from None
+        if url.get_backend_name() != "postgresql":
+            raise DatabaseError(
+                f"ONEMAP_DATABASE_URL must name a PostgreSQL database, not {url.drivername!r}"
+            )
+        return url.set(drivername="postgresql+psycopg")
+    from gis.pgserver import LocalServer
+
+    return LocalServer(settings).url()
+
+
+def create_engine(url: URL | str, **kwargs: object) -> Engine:
+    """An engine for ``url`` with connection checks on checkout."""
+    options: dict[str, object] = {"pool_pre_ping": True, "future": True}
+    options.update(kwargs)
+    return sa.create_engine(url, **options)
+
+
+def server_info(engine: Engine) -> ServerInfo:
+    """Connect, and fail with one clear sentence when the database is unusable."""
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as conn:
+            postgres = conn.execute(sa.text("SHOW server_version")).scalar_one()
+            has_postgis = conn.execute(
+                sa.text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
+            ).scalar_one_or_none()
+    except sa.exc.OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseError(
+            f"cannot connect to {where} ({reason}): start the local server with "
+            "`onemap db start`, or check ONEMAP_DATABASE_URL"
+        ) from None
+    if has_postgis is None:
+        raise DatabaseError(
+            f"the database {where} has no PostGIS: run `CREATE EXTENSION postgis;` in it as a "
+            "superuser (the package is postgresql-15-postgis-3 on Debian)"
+        )
+    return ServerInfo(postgres=str(postgres), postgis=str(has_postgis))
