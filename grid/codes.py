@@ -42,7 +42,7 @@ def citizen_id_problems(value: str) -> list[str]:
     problems = []
     try:
         birth = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
-        if not dt.date(1900, 1, 1) <= birth <= dt.date.today():
+        if not dt.date(1800, 1, 1) <= birth <= dt.date.today():  # GB 11643 allows 18xx
             problems.append(f"birth date {birth.isoformat()} is out of range")
     except ValueError:
         problems.append(f"birth date {value[6:14]} is not a calendar date")

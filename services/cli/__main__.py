@@ -1,0 +1,5 @@
+"""``python -m services.cli`` is ``onemap``."""
+
+from services.cli import main
+
+main()

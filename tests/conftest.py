@@ -1,0 +1,92 @@
+"""Shared fixtures: a real PostGIS, started by the platform's own code, a fresh database per
+test session (created from a template that has PostGIS), migrated with the real migrations.
+
+With ``ONEMAP_DATABASE_URL`` set the tests use that server instead (the user needs CREATEDB).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import Connection, Engine, make_url, text
+from sqlalchemy.engine import URL
+
+from gis.engine import create_engine
+from gis.pgserver import LocalServer
+from gis.settings import DatabaseSettings
+from grid.privacy import Keyring
+from grid.settings import PrivacySettings
+
+ROOT = Path(__file__).resolve().parents[1]
+MINIMAL_SAMPLE = ROOT / "data" / "samples" / "minimal"
+TEMPLATE = "onemap_template"
+
+
+def _admin_url(settings: DatabaseSettings) -> URL:
+    if settings.database_url:
+        return make_url(settings.database_url).set(drivername="postgresql+psycopg")
+    server = LocalServer(settings)
+    server.start()
+    server.ensure_database(TEMPLATE)
+    return server.url("postgres")
+
+
+@pytest.fixture(scope="session")
+def db_settings() -> DatabaseSettings:
+    return DatabaseSettings(home=ROOT / ".onemap")
+
+
+@pytest.fixture(scope="session")
+def database_url(db_settings: DatabaseSettings) -> Iterator[URL]:
+    """URL of a database created for this session and dropped after it."""
+    admin = create_engine(_admin_url(db_settings), isolation_level="AUTOCOMMIT")
+    name = f"onemap_test_{os.getpid()}_{secrets.token_hex(3)}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        if db_settings.database_url:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        else:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"'))
+    url = admin.url.set(database=name)
+    if db_settings.database_url:
+        with create_engine(url).begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def keyring() -> Keyring:
+    return Keyring.from_settings(PrivacySettings(secret_key=SecretStr(secrets.token_urlsafe(32))))
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: URL, keyring: Keyring) -> Iterator[Engine]:
+    """The session database, migrated to head, with the minimal sample loaded."""
+    from grid.samples import load_sample
+    from services.schema import upgrade
+
+    result = create_engine(database_url)
+    upgrade(result)
+    with result.begin() as conn:
+        load_sample(conn, MINIMAL_SAMPLE, keyring, replace=False)
+    yield result
+    result.dispose()
+
+
+@pytest.fixture
+def conn(engine: Engine) -> Iterator[Connection]:
+    """A connection whose transaction is rolled back after the test."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            yield connection
+        finally:
+            transaction.rollback()
