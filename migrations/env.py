@@ -7,19 +7,7 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import text
 
-from grid.models import METADATA as GRID_METADATA
-from layers.models import METADATA as PLANS_METADATA
-
-SCHEMAS = ("grid", "plans", "audit")
-target_metadata = [*GRID_METADATA, *PLANS_METADATA]
-
-
-def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    """Only our schemas; PostGIS's own tables (spatial_ref_sys ...) are not ours to manage."""
-    schema = getattr(obj, "schema", None) or getattr(getattr(obj, "table", None), "schema", None)
-    if type_ == "table" and schema not in SCHEMAS:
-        return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
+from services.schema import SCHEMAS, TARGET_METADATA, include_object
 
 
 def run_migrations_online() -> None:
@@ -31,7 +19,7 @@ def run_migrations_online() -> None:
         connection.commit()
         context.configure(
             connection=connection,
-            target_metadata=target_metadata,
+            target_metadata=TARGET_METADATA,
             include_schemas=True,
             include_object=include_object,
             process_revision_directives=alembic_helpers.writer,

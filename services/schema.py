@@ -8,9 +8,26 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from geoalchemy2 import alembic_helpers
+from sqlalchemy import Engine, MetaData
+
+from grid.models import METADATA as GRID_METADATA
+from layers.models import METADATA as PLANS_METADATA
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+SCHEMAS = ("grid", "plans", "audit")
+TARGET_METADATA: list[MetaData] = [*GRID_METADATA, *PLANS_METADATA]
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Only our schemas: PostGIS's own tables (spatial_ref_sys ...) are not ours to manage."""
+    schema = getattr(obj, "schema", None) or getattr(getattr(obj, "table", None), "schema", None)
+    if type_ == "table" and schema not in SCHEMAS:
+        return False
+    keep = alembic_helpers.include_object(obj, name, type_, reflected, compare_to)  # type: ignore[no-untyped-call]
+    return bool(keep)
 
 
 def _config(engine: Engine) -> Config:

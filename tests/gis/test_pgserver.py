@@ -77,7 +77,7 @@ def test_port_in_use_is_a_clear_error(scratch: LocalServer, tmp_path: Path) -> N
 def test_wrong_database_url_is_one_sentence() -> None:
     settings = DatabaseSettings(database_url=f"postgresql://x:y@127.0.0.1:{_free_port()}/none")
     engine = create_engine(database_url(settings))
-    with pytest.raises(DatabaseError, match="cannot connect to .* check ONEMAP_DATABASE_URL"):
+    with pytest.raises(DatabaseError, match=r"cannot connect to .* check ONEMAP_DATABASE_URL"):
         server_info(engine)
 
 

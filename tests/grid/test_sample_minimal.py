@@ -95,7 +95,9 @@ def test_every_link_holds_in_the_database(conn: Connection) -> None:
     stated = {str(p["name"]): str(p["cell_code"]) for p, _ in _features("buildings.geojson")}
     linked = dict(
         conn.execute(
-            text("SELECT b.name, c.code FROM grid.buildings b JOIN grid.cells c ON c.id = b.cell_id")
+            text(
+                "SELECT b.name, c.code FROM grid.buildings b JOIN grid.cells c ON c.id = b.cell_id"
+            )
         ).all()
     )
     assert linked == stated
@@ -161,8 +163,10 @@ def test_a_bad_row_is_named_and_leaves_the_database_as_it_was(
     (broken / "persons.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     with engine.connect() as conn:
         before = conn.execute(text("SELECT count(*), max(id) FROM grid.buildings")).one()
-    with pytest.raises(SampleError, match=r"persons.csv line 6: citizen ID check digit"):
-        with engine.begin() as conn:
-            load_sample(conn, broken, keyring, replace=True)
+    with (
+        pytest.raises(SampleError, match=r"persons.csv line 6: citizen ID check digit"),
+        engine.begin() as conn,
+    ):
+        load_sample(conn, broken, keyring, replace=True)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*), max(id) FROM grid.buildings")).one() == before
