@@ -7,3 +7,51 @@ class GisError(Exception):
 
 class DatabaseError(GisError):
     """The database cannot be reached, started or used; the message says what to do."""
+
+
+class UnknownTileMatrixSetError(GisError):
+    """A tile matrix set name the platform does not serve; the message lists the known ones."""
+
+
+class TileRangeError(GisError):
+    """A level, tile, point or bounding box outside what a tile matrix set covers."""
+
+
+class VectorReadError(GisError):
+    """A vector or tabular file cannot be opened, or one of its records cannot be read.
+
+    Messages name the file, the record (``record N`` counts from 1; ``line N`` for CSV,
+    ``row N`` for XLSX) and the problem.
+    """
+
+
+class EncodingError(VectorReadError):
+    """Attribute text does not decode in the encoding given, declared or detected."""
+
+
+class MissingCrsError(VectorReadError):
+    """A file carries no coordinate reference system and the caller named none."""
+
+
+class LayerChoiceError(VectorReadError):
+    """The layer (or sheet) asked for does not exist, or several exist and none was named."""
+
+
+class CoordinateColumnsError(VectorReadError):
+    """A table has no recognisable coordinate columns, or the named ones are missing."""
+
+
+class CoordinateError(VectorReadError):
+    """A coordinate is missing, not a number, NaN or infinite."""
+
+
+class VectorWriteError(GisError):
+    """A vector file cannot be written: bad schema, CRS, encoding or record."""
+
+
+class FieldNameError(VectorWriteError):
+    """A field name does not fit the format (Shapefile: 10 bytes in the target encoding)."""
+
+
+class RasterError(GisError):
+    """A raster cannot be opened, read, warped or written."""
