@@ -55,7 +55,7 @@ demo: install
 	$(ONEMAP) keys init
 	$(ONEMAP) db start
 	$(ONEMAP) db upgrade
-	$(ONEMAP) samples load $(SAMPLE)
+	$(ONEMAP) samples load $(SAMPLE) --replace
 	@echo ""
 	@echo "  health:  http://$(HOST):$(PORT)/health"
 	@echo "  stop the database afterwards with: $(ONEMAP) db stop"

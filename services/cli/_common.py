@@ -7,8 +7,8 @@ from sqlalchemy import Engine
 
 from services.settings import Settings
 
-console = Console(stderr=True)
-out = Console()
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 def known_errors() -> tuple[type[Exception], ...]:
