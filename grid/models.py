@@ -146,6 +146,7 @@ class Building(Versioned, GridBase):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str | None] = mapped_column(Text)
     use: Mapped[str] = mapped_column(String(12))
     floors: Mapped[int] = mapped_column(SmallInteger)

@@ -124,6 +124,7 @@ def load_sample(conn: Connection, directory: Path, keyring: Keyring, replace: bo
         building_ids[p["key"]] = conn.execute(
             insert(Building)
             .values(
+                code=p["key"],
                 name=p.get("name"),
                 use=p["use"],
                 floors=int(p["floors"]),

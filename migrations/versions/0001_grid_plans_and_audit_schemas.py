@@ -181,6 +181,7 @@ def upgrade() -> None:
     op.create_geospatial_table(
         "buildings",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
         sa.Column("name", sa.Text(), nullable=True),
         sa.Column("use", sa.String(length=12), nullable=False),
         sa.Column("floors", sa.SmallInteger(), nullable=False),
@@ -222,6 +223,7 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_buildings")),
+        sa.UniqueConstraint("code", name=op.f("uq_buildings_code")),
         schema="grid",
     )
     op.create_geospatial_index(
