@@ -55,3 +55,23 @@ class FieldNameError(VectorWriteError):
 
 class RasterError(GisError):
     """A raster cannot be opened, read, warped or written."""
+
+
+class UnknownCrsError(GisError):
+    """A CRS spelling that no resolver rule, EPSG code or configured local system matches."""
+
+
+class NoTransformationError(GisError):
+    """No real operation links two CRSs; a ballpark (tens of metres off) is refused on purpose."""
+
+
+class InvalidCoordinateError(GisError):
+    """A coordinate is NaN or infinite: transforming it would hide the fault."""
+
+
+class OutOfAreaError(GisError):
+    """A coordinate lies outside the area of use of a CRS (beyond the allowed margin)."""
+
+
+class FitError(GisError):
+    """Local parameters cannot be fitted: too few or degenerate points, or residuals too big."""
