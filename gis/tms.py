@@ -216,10 +216,14 @@ def _tile_xy(tms: TileMatrixSet, x: float, y: float, level: int) -> Tile:
     """Locate an x-first TMS point, agreeing exactly with ``xy_bounds`` on edges."""
     m = _matrix(tms, level)
     ext = _extent(tms, m, level)
-    if not (ext.left <= x <= ext.right and ext.bottom <= y <= ext.top):
+    # morecantile rounds deep cell sizes (WorldCRS84Quad's east edge is 179.9999999999996 at
+    # level 14): a millionth of a pixel of slack keeps the set's own edges inside it.
+    eps = m.cellSize * 1e-6
+    inside_x = ext.left - eps <= x <= ext.right + eps
+    if not (inside_x and ext.bottom - eps <= y <= ext.top + eps):
         raise TileRangeError(f"point ({x}, {y}) is outside {tms.id} {tuple(ext)}")
-    col = min(math.floor((x - ext.left) / (m.cellSize * m.tileWidth)), m.matrixWidth - 1)
-    row = min(math.floor((ext.top - y) / (m.cellSize * m.tileHeight)), m.matrixHeight - 1)
+    col = min(max(math.floor((x - ext.left) / (m.cellSize * m.tileWidth)), 0), m.matrixWidth - 1)
+    row = min(max(math.floor((ext.top - y) / (m.cellSize * m.tileHeight)), 0), m.matrixHeight - 1)
     # Floating division can land one tile off right at an edge: settle it on the bounds.
     box = tms.xy_bounds(Tile(col, row, level))
     if x < box.left:
