@@ -216,9 +216,9 @@ def _tile_xy(tms: TileMatrixSet, x: float, y: float, level: int) -> Tile:
     """Locate an x-first TMS point, agreeing exactly with ``xy_bounds`` on edges."""
     m = _matrix(tms, level)
     ext = _extent(tms, m, level)
-    # morecantile rounds deep cell sizes (WorldCRS84Quad's east edge is 179.9999999999996 at
-    # level 14): a millionth of a pixel of slack keeps the set's own edges inside it.
-    eps = m.cellSize * 1e-6
+    # morecantile rounds deep cell sizes to 15 digits (WorldCRS84Quad's east edge is
+    # 179.99999999999756 at level 20): slack of 1e-12 of the extent keeps the set's own edges in.
+    eps = 1e-12 * max(ext.right - ext.left, ext.top - ext.bottom)
     inside_x = ext.left - eps <= x <= ext.right + eps
     if not (inside_x and ext.bottom - eps <= y <= ext.top + eps):
         raise TileRangeError(f"point ({x}, {y}) is outside {tms.id} {tuple(ext)}")
