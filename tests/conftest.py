@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from pydantic import SecretStr
 from sqlalchemy import Connection, Engine, make_url, text
 from sqlalchemy.engine import URL
@@ -21,6 +22,11 @@ from gis.pgserver import LocalServer
 from gis.settings import DatabaseSettings
 from grid.privacy import Keyring
 from grid.settings import PrivacySettings
+
+# The machine is shared: no per-example deadline; in CI the same examples every run.
+hypothesis_settings.register_profile("default", deadline=None)
+hypothesis_settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL_SAMPLE = ROOT / "data" / "samples" / "minimal"
