@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from services.cli import db, keys, samples, serve
+from services.cli import crs, db, keys, samples, serve
 from services.cli._common import console, known_errors
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.add_typer(crs.app, name="crs")
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(samples.app, name="samples")
