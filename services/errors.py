@@ -6,12 +6,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from gis.errors import DatabaseError, GisError
-from grid.errors import GridError
+from grid.errors import ConflictError, GridError, NotAuthorisedError, NotFoundError
 from layers.errors import LayerError
 
 # Most specific first: the first matching class decides the status.
 STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (DatabaseError, 503, "ServiceUnavailable"),
+    (NotFoundError, 404, "NotFound"),
+    (NotAuthorisedError, 403, "Forbidden"),
+    (ConflictError, 409, "Conflict"),
     (GisError, 400, "InvalidParameterValue"),
     (GridError, 400, "InvalidParameterValue"),
     (LayerError, 400, "InvalidParameterValue"),
