@@ -7,7 +7,7 @@ SHELL := /bin/bash
 VENV     ?= .venv
 PY       := $(VENV)/bin/python
 ONEMAP   := $(VENV)/bin/onemap
-SAMPLE   ?= data/samples/minimal
+SAMPLE   ?= data/samples/small
 HOST     ?= 127.0.0.1
 PORT     ?= 8000
 # OS packages the platform needs; each is installed only when missing.
@@ -58,6 +58,7 @@ demo: install
 	$(ONEMAP) samples load $(SAMPLE) --replace
 	@echo ""
 	@echo "  health:  http://$(HOST):$(PORT)/health"
+	@echo "  OGC API: http://$(HOST):$(PORT)/ogc  (QGIS: Layer > Add Layer > Add WFS / OGC API - Features Layer)"
 	@echo "  stop the database afterwards with: $(ONEMAP) db stop"
 	@echo ""
 	$(ONEMAP) serve --host $(HOST) --port $(PORT)

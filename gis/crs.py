@@ -47,6 +47,7 @@ __all__ = [
     "GCJ02",
     "GK_CM120_SRID",
     "GK_ZONE40_SRID",
+    "OGC_SERVED_CRS",
     "STORAGE_SRID",
     "WEB_MERCATOR_SRID",
     "WGS84_SRID",
@@ -54,6 +55,7 @@ __all__ = [
     "CrsLike",
     "CrsRef",
     "GkFamily",
+    "north_first",
     "resolve",
     "transform_xy",
     "transformer",
@@ -82,6 +84,16 @@ GCJ02: Final = "GCJ02"
 
 BD09: Final = "BD09"
 """Baidu offset coordinates (pseudo-CRS on GCJ-02)."""
+
+OGC_SERVED_CRS: Final = (
+    CRS84,
+    f"EPSG:{STORAGE_SRID}",
+    f"EPSG:{WGS84_SRID}",
+    f"EPSG:{GK_CM120_SRID}",
+    f"EPSG:{GK_ZONE40_SRID}",
+    f"EPSG:{WEB_MERCATOR_SRID}",
+)
+"""CRSs the OGC APIs offer for output and for bbox/filter input (Features Part 2), default first."""
 
 AREA_MARGIN_DEG: Final = 0.5
 """Slack around a CRS's area of use: zone 40 is used a little west of 118.5°E (DOMAIN.md)."""
@@ -572,3 +584,20 @@ def transform_xy(
         for _, _, step_down in reversed(down[:j]):
             x, y = step_down(x, y)
     return x.reshape(shape), y.reshape(shape)
+
+
+def north_first(spec: CrsLike) -> bool:
+    """Whether the CRS's authority axis order puts latitude/northing first.
+
+    OGC API Features Part 2 and CQL2 use the authority's order: EPSG:4490 and EPSG:4326 are
+    (lat, lon), the CGCS2000 Gauss-Krüger systems EPSG:4549/4528 are (northing, easting);
+    CRS84 and EPSG:3857 are (x, y). Everything inside the platform stays x first.
+
+    >>> [north_first(c) for c in ("EPSG:4490", "OGC:CRS84", 4549, 3857)]
+    [True, False, True, False]
+    """
+    ref = resolve(spec)
+    if ref.crs is None:
+        return False
+    axes = ref.crs.axis_info
+    return bool(axes) and axes[0].direction.lower() in {"north", "south"}

@@ -16,6 +16,7 @@ from typing import Any
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -31,7 +32,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from gis.crs import STORAGE_SRID
@@ -136,12 +137,17 @@ class Cell(Versioned, GridBase):
 
 
 class Building(Versioned, GridBase):
-    """A building footprint with its standard address; ``cell_id`` is derived (房进格)."""
+    """A building footprint with its standard address; ``cell_id`` is derived (房进格).
+
+    ``cell_id`` and ``straddles`` (the footprint overlaps more than one cell) are kept by the
+    database (grid/audit.sql) and are not versioned edits.
+    """
 
     __tablename__ = "buildings"
     __table_args__ = (
         CheckConstraint(f"use IN {BUILDING_USES}", name="use_known"),
         CheckConstraint("floors BETWEEN 1 AND 200", name="floors_range"),
+        Index("ix_buildings_straddling", "cell_id", postgresql_where=text("straddles")),
         *_geometry_checks(),
     )
 
@@ -155,6 +161,7 @@ class Building(Versioned, GridBase):
     cell_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("grid.cells.id", ondelete="SET NULL"), index=True
     )
+    straddles: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     geom: Mapped[Any] = mapped_column(_polygonal("POLYGON"), nullable=False)
 
 
@@ -235,7 +242,9 @@ class Change(AuditBase):
 
     __tablename__ = "changes"
     __table_args__ = (
-        CheckConstraint("operation IN ('INSERT', 'UPDATE', 'DELETE')", name="operation_known"),
+        CheckConstraint(
+            "operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')", name="operation_known"
+        ),
         Index(None, "table_name", "row_id", "version"),
     )
 
@@ -243,11 +252,31 @@ class Change(AuditBase):
     table_name: Mapped[str] = mapped_column(Text)
     row_id: Mapped[str] = mapped_column(Text)
     version: Mapped[int | None] = mapped_column(Integer)
-    operation: Mapped[str] = mapped_column(String(6))
+    operation: Mapped[str] = mapped_column(String(8))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     changed_by: Mapped[str] = mapped_column(Text)
     changed_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class AccessLog(AuditBase):
+    """One read of unmasked personal data: who, why, which row and fields (see grid/privacy)."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (
+        CheckConstraint("char_length(btrim(reason)) >= 4", name="reason_given"),
+        Index(None, "table_name", "row_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    accessed_by: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    table_name: Mapped[str] = mapped_column(Text)
+    row_id: Mapped[str] = mapped_column(Text)
+    fields: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    accessed_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
 

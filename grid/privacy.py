@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -22,8 +23,9 @@ from typing import NamedTuple
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import Connection, text
 
-from grid.errors import GridError
+from grid.errors import GridError, NotFoundError, ReasonRequiredError
 from grid.settings import PrivacySettings
 
 _NONCE_BYTES = 12
@@ -136,3 +138,136 @@ def mask_name(value: str) -> str:
     '欧***'
     """
     return value[:1] + "*" * (len(value) - 1)
+
+
+# -- reads -------------------------------------------------------------------------------------
+# Masked is the default form of every read; the one way to unmasked values is reveal(), which
+# needs a reason and logs who read what in audit.access_log before returning anything.
+
+
+class MaskedPerson(NamedTuple):
+    """A person as every ordinary read shows them (the view grid.persons_masked)."""
+
+    id: int
+    household_id: int | None
+    name: str
+    sex: str
+    birth_year: int
+    relation: str | None
+    citizen_id: str | None
+    phone: str | None
+    version: int
+
+
+_PERSONS_BY_ID = text(
+    "SELECT id, household_id, name, sex, birth_year, relation, citizen_id_masked, phone_masked,"
+    " version FROM grid.persons_masked WHERE id = ANY(:ids) ORDER BY id"
+)
+_PERSONS_BY_HOUSEHOLD = text(
+    "SELECT id, household_id, name, sex, birth_year, relation, citizen_id_masked, phone_masked,"
+    " version FROM grid.persons_masked WHERE household_id = :household ORDER BY id"
+)
+_PERSONS_BY_HASH = text(
+    "SELECT m.id, m.household_id, m.name, m.sex, m.birth_year, m.relation, m.citizen_id_masked,"
+    " m.phone_masked, m.version FROM grid.persons_masked AS m"
+    " JOIN grid.persons AS p ON p.id = m.id WHERE p.citizen_id_hash = :hash ORDER BY m.id"
+)
+_PERSONS_IN_CELL = text(
+    "SELECT m.id, m.household_id, m.name, m.sex, m.birth_year, m.relation, m.citizen_id_masked,"
+    " m.phone_masked, m.version FROM grid.persons_masked AS m"
+    " JOIN grid.households AS hh ON hh.id = m.household_id"
+    " JOIN grid.houses AS h ON h.id = hh.house_id"
+    " JOIN grid.buildings AS b ON b.id = h.building_id"
+    " JOIN grid.cells AS c ON c.id = b.cell_id WHERE c.code = :cell ORDER BY m.id"
+)
+_REVEALABLE = {
+    "persons": {"name": "name", "citizen_id": "citizen_id_enc", "phone": "phone_enc",
+                "birth_date": "birth_date"},
+    "workers": {"name": "name", "phone": "phone_enc"},
+}  # fmt: skip
+_REVEAL = {
+    "persons": text(
+        "SELECT name, citizen_id_enc, phone_enc, birth_date FROM grid.persons WHERE id = :id"
+    ),
+    "workers": text("SELECT name, phone_enc FROM grid.workers WHERE id = :id"),
+}
+_LOG = text(
+    "INSERT INTO audit.access_log (accessed_by, reason, table_name, row_id, fields)"
+    " VALUES (:who, :reason, :table, :row_id, :fields)"
+)
+
+
+def persons(
+    conn: Connection,
+    *,
+    ids: Sequence[int] | None = None,
+    household_id: int | None = None,
+    cell_code: str | None = None,
+) -> list[MaskedPerson]:
+    """Persons, masked, by id, by household or by the cell they live in (exactly one)."""
+    chosen = [x is not None for x in (ids, household_id, cell_code)]
+    if sum(chosen) != 1:
+        raise GridError("name exactly one of ids, household_id, cell_code")
+    if ids is not None:
+        rows = conn.execute(_PERSONS_BY_ID, {"ids": list(ids)})
+    elif household_id is not None:
+        rows = conn.execute(_PERSONS_BY_HOUSEHOLD, {"household": household_id})
+    else:
+        rows = conn.execute(_PERSONS_IN_CELL, {"cell": cell_code})
+    return [MaskedPerson(*row) for row in rows]
+
+
+def find_by_citizen_id(conn: Connection, keyring: Keyring, value: str) -> list[MaskedPerson]:
+    """Persons holding this citizen ID (exact lookup by keyed hash), masked."""
+    rows = conn.execute(_PERSONS_BY_HASH, {"hash": keyring.lookup_hash(value)})
+    return [MaskedPerson(*row) for row in rows]
+
+
+def reveal(
+    conn: Connection,
+    keyring: Keyring,
+    table: str,
+    row_id: int,
+    *,
+    reason: str,
+    who: str,
+    fields: Sequence[str] | None = None,
+    durable: bool = True,
+) -> dict[str, str | None]:
+    """The one unmasked read: plain ``fields`` of one person or worker, logged first.
+
+    ``reason`` is required (at least 4 characters: what the read is for, e.g. a case number).
+    The access_log row is written before anything is returned; with ``durable`` (the
+    default) it is committed on its own connection, so a rollback of the caller's
+    transaction cannot erase it.
+    """
+    if not reason or len(reason.strip()) < 4:
+        raise ReasonRequiredError("an unmasked read needs a reason (what it is for, ≥ 4 chars)")
+    short = table.removeprefix("grid.")
+    if short not in _REVEALABLE:
+        raise GridError(f"no personal fields to reveal in {table!r}: persons or workers")
+    columns = _REVEALABLE[short]
+    wanted = list(fields) if fields is not None else list(columns)
+    unknown = [f for f in wanted if f not in columns]
+    if unknown:
+        raise GridError(
+            f"{short} has no revealable field {', '.join(unknown)}: one of {', '.join(columns)}"
+        )
+    row = conn.execute(_REVEAL[short], {"id": row_id}).mappings().one_or_none()
+    if row is None:
+        raise NotFoundError(f"{short} {row_id} does not exist")
+    entry = {"who": who, "reason": reason.strip(), "table": f"grid.{short}",
+             "row_id": str(row_id), "fields": wanted}  # fmt: skip
+    if durable:
+        with conn.engine.begin() as log:
+            log.execute(_LOG, entry)
+    else:
+        conn.execute(_LOG, entry)
+    result: dict[str, str | None] = {}
+    for name in wanted:
+        value = row[columns[name]]
+        if isinstance(value, bytes):
+            result[name] = keyring.decrypt(value)
+        else:
+            result[name] = None if value is None else str(value)
+    return result

@@ -20,6 +20,7 @@ from gis.errors import DatabaseError, GisError
 from grid.errors import GridError
 from layers.errors import LayerError
 from services.errors import domain_error, ogc_error
+from services.ogcapi import OgcService, ogc_routes
 from services.schema import current_revision, head_revision
 from services.settings import Settings
 
@@ -57,14 +58,16 @@ async def health(request: Request) -> JSONResponse:
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the ASGI app from ``settings`` (read from the environment when None)."""
     settings = settings or Settings()
+    ogc = OgcService(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         app.state.engine.dispose()
+        app.state.ogc.close()
 
     app = Starlette(
-        routes=[Route("/health", health)],
+        routes=[Route("/health", health), *ogc_routes(ogc)],
         exception_handlers={
             GisError: domain_error,
             GridError: domain_error,
@@ -74,4 +77,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.engine = create_engine(database_url(settings.database), pool_size=5)
+    app.state.ogc = ogc
     return app

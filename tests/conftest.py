@@ -29,7 +29,8 @@ hypothesis_settings.register_profile("ci", deadline=None, derandomize=True, prin
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 ROOT = Path(__file__).resolve().parents[1]
-MINIMAL_SAMPLE = ROOT / "data" / "samples" / "minimal"
+SAMPLE = ROOT / "data" / "samples" / "small"
+"""The sample city every session loads (``onemap samples generate --scale small``)."""
 TEMPLATE = "onemap_template"
 
 
@@ -75,14 +76,14 @@ def keyring() -> Keyring:
 
 @pytest.fixture(scope="session")
 def engine(database_url: URL, keyring: Keyring) -> Iterator[Engine]:
-    """The session database, migrated to head, with the minimal sample loaded."""
+    """The session database, migrated to head, with the small sample city loaded."""
     from grid.samples import load_sample
     from services.schema import upgrade
 
     result = create_engine(database_url)
     upgrade(result)
     with result.begin() as conn:
-        load_sample(conn, MINIMAL_SAMPLE, keyring, replace=False)
+        load_sample(conn, SAMPLE, keyring, replace=False)
     yield result
     result.dispose()
 

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from services.cli import crs, db, keys, samples, serve
+from services.cli import crs, db, grid, keys, ogc, samples, serve
 from services.cli._common import console, known_errors
 
 app = typer.Typer(
@@ -18,7 +18,9 @@ app = typer.Typer(
 )
 app.add_typer(crs.app, name="crs")
 app.add_typer(db.app, name="db")
+app.add_typer(grid.app, name="grid")
 app.add_typer(keys.app, name="keys")
+app.add_typer(ogc.app, name="ogc")
 app.add_typer(samples.app, name="samples")
 app.command("serve")(serve.serve)
 

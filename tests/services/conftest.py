@@ -86,3 +86,64 @@ def onemap(url_env: str, tmp_path: Path) -> Callable[..., subprocess.CompletedPr
         )
 
     return run
+
+
+# --- OGC API (tests/services/test_ogc_*.py) ---------------------------------------------------
+
+OGC_LAYER = "ogc-test-landuse"
+"""A plan layer with two versions, written for the OGC tests and removed after each module."""
+
+_OGC_PLANS = """
+INSERT INTO plans.layers (id, title, department, plan_type, scheme)
+VALUES (:layer, 'OGC test land use', 'test bureau', 'landuse_plan', 'landuse_2023');
+INSERT INTO plans.layer_versions (layer_id, version, snapshot_date, source_name, source_sha256,
+    source_crs, feature_count, imported_by)
+SELECT :layer, v, DATE '2024-01-01' + v, 'test-v' || v || '.shp', repeat('a', 64), 'EPSG:4490',
+    2 + v, 'tests'
+FROM generate_series(1, 2) AS v;
+INSERT INTO plans.features (layer_version_id, source_fid, source_code, code_2023, category,
+    properties, geom)
+SELECT lv.id, i::text, '0101', '0101', '农用', jsonb_build_object('n', i, 'v', lv.version),
+    ST_Multi(ST_MakeEnvelope(119.17 + i * 0.002, 34.59, 119.171 + i * 0.002, 34.591, 4490))
+FROM plans.layer_versions AS lv, generate_series(1, 2 + lv.version) AS i
+WHERE lv.layer_id = :layer;
+"""
+
+
+@pytest.fixture(scope="module")
+def ogc_base(
+    engine: Engine, url_env: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The app under uvicorn with a plan layer of two versions; yields ``http://.../ogc``."""
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        for statement in _OGC_PLANS.strip().split(";\n"):
+            if statement.strip():
+                conn.execute(text(statement), {"layer": OGC_LAYER})
+    home = tmp_path_factory.mktemp("ogc-home")
+    settings = Settings(database=DatabaseSettings(database_url=url_env, home=home))
+    try:
+        for base in serve(settings):
+            yield f"{base}/ogc"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "DELETE FROM plans.features WHERE layer_version_id IN"
+                    " (SELECT id FROM plans.layer_versions WHERE layer_id = :layer)"
+                ),
+                {"layer": OGC_LAYER},
+            )
+            conn.execute(
+                text("DELETE FROM plans.layer_versions WHERE layer_id = :layer"),
+                {"layer": OGC_LAYER},
+            )
+            conn.execute(text("DELETE FROM plans.layers WHERE id = :layer"), {"layer": OGC_LAYER})
+
+
+@pytest.fixture(scope="module")
+def ogc(ogc_base: str) -> Iterator[httpx.Client]:
+    """An HTTP client for the OGC API (relative URLs start below ``/ogc``)."""
+    with httpx.Client(base_url=ogc_base + "/", timeout=60) as http:
+        yield http

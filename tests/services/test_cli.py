@@ -20,6 +20,7 @@ COMMANDS = [
     ["keys", "init"],
     ["samples"],
     ["samples", "load"],
+    ["samples", "generate"],
     ["serve"],
 ]
 
@@ -55,6 +56,6 @@ def test_wrong_database_url_is_one_sentence_not_a_traceback(onemap: Run) -> None
 
 
 def test_loading_into_a_loaded_database_asks_for_replace(onemap: Run) -> None:
-    result = onemap("samples", "load", "data/samples/minimal")
+    result = onemap("samples", "load", "data/samples/small")
     assert result.returncode == 1
     assert "--replace" in result.stderr and "Traceback" not in result.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyproj
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "samples" / "minimal"
+BUILDINGS = Path(__file__).resolve().parents[1] / "data" / "buildings_minimal.geojson"
 
 
 def test_gcj02_pair_matches_the_published_vector(onemap: Run) -> None:
@@ -43,7 +43,7 @@ def test_beijing54_without_parameters_is_refused_in_one_sentence(onemap: Run) ->
 def test_file_round_trip_through_a_gbk_zone40_shapefile(onemap: Run, tmp_path: Path) -> None:
     shp = tmp_path / "buildings_4528.shp"
     there = onemap("crs", "convert", "--from", "EPSG:4490", "--to", "EPSG:4528",
-                   "--input", str(SAMPLE / "buildings.geojson"), "--output", str(shp),
+                   "--input", str(BUILDINGS), "--output", str(shp),
                    "--encoding", "GBK")  # fmt: skip
     assert there.returncode == 0, there.stderr
     info = json.loads(onemap("crs", "info", str(shp), "--json").stdout)
@@ -53,7 +53,7 @@ def test_file_round_trip_through_a_gbk_zone40_shapefile(onemap: Run, tmp_path: P
     result = onemap("crs", "convert", "--from", "EPSG:4528", "--to", "EPSG:4490",
                     "--input", str(shp), "--output", str(back))  # fmt: skip
     assert result.returncode == 0, result.stderr
-    original = json.loads((SAMPLE / "buildings.geojson").read_text(encoding="utf-8"))
+    original = json.loads(BUILDINGS.read_text(encoding="utf-8"))
     returned = json.loads(back.read_text(encoding="utf-8"))
     first, again = original["features"][0], returned["features"][0]
     assert again["properties"]["address"] == first["properties"]["address"]  # Chinese survives

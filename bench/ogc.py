@@ -1,0 +1,413 @@
+"""OGC API – Features: this platform against stock pygeoapi 0.24 and tipg 1.6, and bare PostGIS.
+
+For each city scale (``ONEMAP_BENCH_SCALES``, default ``medium,large``) a database
+``ogc_bench_<scale>`` in the local cluster gets the synthetic city (``onemap samples
+generate`` + ``load``); when that cannot be done, or for the scale ``synthetic``, 300 000
+synthetic buildings are written with ``generate_series`` instead (reported as ``data``).
+It is vacuumed until the visibility map covers the buildings. Then each server runs alone,
+with the same workers (``ONEMAP_BENCH_WORKERS``, default: CPUs), and wrk drives 16
+connections for
+``ONEMAP_BENCH_SECONDS`` (default 10) per request, after a warm-up:
+
+- first page of buildings (limit 100); a dense 500 m bbox (limit 1000); the page after
+  100 000 features, reached through ``next`` links (ours: keyset cursor; the peers' links
+  are offsets); one item; a CQL2 attribute filter; a CQL2 ``S_INTERSECTS`` filter.
+
+pgbench runs our SQL for each request (the physical limit). Targets (issue 7): at least
+1.5x tipg and 3x stock pygeoapi on list requests, at least tipg on one item, p99 under 4x
+p50 for ours. Results go to ``.onemap/bench/ogc-results.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import URL
+
+from bench import _ogc_load as load
+from bench import _ogc_servers as servers
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / ".onemap" / "bench"
+CONNECTIONS = 16
+DEEP = 100_000
+SYNTHETIC_BUILDINGS = 300_000
+LIST_REQUESTS = ("first_page", "bbox_500m", "deep_page", "cql2_attribute", "cql2_intersects")
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+# --- the database --------------------------------------------------------------------------
+
+
+def _cluster() -> tuple[Any, Engine]:
+    from gis.engine import create_engine
+    from gis.pgserver import LocalServer
+    from gis.settings import DatabaseSettings
+
+    server = LocalServer(DatabaseSettings(home=ROOT / ".onemap"))
+    server.start()
+    return server, create_engine(server.url("postgres"), isolation_level="AUTOCOMMIT")
+
+
+def _onemap(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def _synthetic_buildings(engine: Engine, n: int) -> None:
+    """A dense grid of small footprints around Haizhou, when the sample city is not ready."""
+    side = math.ceil(math.sqrt(n))
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL onemap.bulk = 'on'"))
+        conn.execute(
+            text(
+                "INSERT INTO grid.buildings (code, name, use, floors, address, geom)"
+                " SELECT 'SYN' || g, CASE WHEN g % 7 = 0 THEN NULL ELSE '楼' || g END,"
+                " (ARRAY['residential','commercial','industrial','public','mixed','other'])"
+                "[1 + g % 6], 1 + (g::bigint * 7919) % 30, '合成地址' || g,"
+                " ST_MakeEnvelope(119.0 + (g % :side) * 0.0003, 34.45 + (g / :side) * 0.00025,"
+                " 119.0 + (g % :side) * 0.0003 + 0.0002, 34.45 + (g / :side) * 0.00025 + 0.00015,"
+                " 4490) FROM generate_series(0, :n - 1) AS g"
+            ),
+            {"side": side, "n": n},
+        )
+
+
+def _vacuum(engine: Engine) -> float:
+    """VACUUM (ANALYZE) until the visibility map covers the tables; the share all-visible."""
+    share = 0.0
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for _ in range(6):
+            conn.execute(text("VACUUM (ANALYZE) grid.buildings, grid.cells, grid.admin_areas"))
+            pages, visible = conn.execute(
+                text(
+                    "SELECT relpages, relallvisible FROM pg_class"
+                    " WHERE oid = 'grid.buildings'::regclass"
+                )
+            ).one()
+            share = visible / pages if pages else 1.0
+            if share >= 0.99:
+                break
+            time.sleep(1)
+    return share
+
+
+def prepare(scale: str, admin: Engine, server: Any) -> tuple[URL, str]:
+    """The bench database of ``scale`` (reused when complete); returns its URL and the data."""
+    from gis.engine import create_engine
+    from services.schema import upgrade
+
+    name = f"ogc_bench_{scale}"
+    url = server.url(name)
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        comment = conn.execute(
+            text(
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :n"
+            ),
+            {"n": name},
+        ).scalar_one_or_none()
+    if exists.first() is not None and comment and comment.startswith("ogc bench ready"):
+        return url, comment.removeprefix("ogc bench ready: ")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE onemap_template'))
+    engine = create_engine(url)
+    upgrade(engine)
+    dsn = url.render_as_string(hide_password=False)
+    env = {"ONEMAP_DATABASE_URL": dsn, "ONEMAP_SECRET_KEY": secrets.token_urlsafe(32)}
+    city = WORK / f"city-{scale}"
+    data = f"sample city {scale}"
+    if scale == "synthetic":
+        data = "synthetic (asked for)"
+    elif not (city / "manifest.json").exists():
+        made = _onemap("samples", "generate", "--scale", scale, "--out", str(city), env=env)
+        if made.returncode != 0:
+            data = f"synthetic (samples generate failed: {made.stderr.strip()[-200:]})"
+    if data.startswith("sample"):
+        loaded = _onemap("samples", "load", str(city), env=env)
+        if loaded.returncode != 0:
+            data = f"synthetic (samples load failed: {loaded.stderr.strip()[-200:]})"
+    with engine.connect() as conn:
+        count = conn.execute(text("SELECT count(*) FROM grid.buildings")).scalar_one()
+    if count < DEEP + 1000:
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE grid.buildings RESTART IDENTITY CASCADE"))
+        _synthetic_buildings(engine, SYNTHETIC_BUILDINGS)
+        if data.startswith("sample"):
+            data = f"synthetic ({count} buildings in sample {scale} < {DEEP + 1000})"
+    with engine.connect() as conn:
+        count = conn.execute(text("SELECT count(*) FROM grid.buildings")).scalar_one()
+    data = f"{data}: {count} buildings"
+    engine.dispose()
+    with admin.connect() as conn:
+        quoted = data.replace("'", "''")
+        conn.execute(text(f"COMMENT ON DATABASE \"{name}\" IS 'ogc bench ready: {quoted}'"))
+    return url, data
+
+
+# --- the requests -------------------------------------------------------------------------
+
+
+def plan(engine: Engine) -> dict[str, Any]:
+    """Constants of the requests: the densest 500 m square, an item, a cell to filter on."""
+    with engine.connect() as conn:
+        lat = conn.execute(
+            text("SELECT ST_Y(ST_Centroid(ST_Extent(geom))) FROM grid.buildings")
+        ).scalar_one()
+        dy = 500 / 111_320
+        dx = 500 / (111_320 * math.cos(math.radians(lat)))
+        i, j = conn.execute(
+            text(
+                "SELECT floor(ST_X(c) / :dx), floor(ST_Y(c) / :dy) FROM (SELECT"
+                " ST_PointOnSurface(geom) AS c FROM grid.buildings) s GROUP BY 1, 2"
+                " ORDER BY count(*) DESC LIMIT 1"
+            ),
+            {"dx": dx, "dy": dy},
+        ).one()
+        bbox = (i * dx, j * dy, (i + 1) * dx, (j + 1) * dy)
+        n = conn.execute(text("SELECT count(*) FROM grid.buildings")).scalar_one()
+        item = conn.execute(
+            text("SELECT id FROM grid.buildings ORDER BY id OFFSET :o LIMIT 1"), {"o": n // 2}
+        ).scalar_one()
+        cell = conn.execute(
+            text("SELECT cell_id FROM grid.buildings WHERE cell_id IS NOT NULL GROUP BY 1"
+                 " ORDER BY count(*) DESC LIMIT 1")
+        ).scalar_one_or_none()  # fmt: skip
+    attribute = f"cell_id = {cell} AND floors >= 2" if cell else "floors >= 28 AND use = 'public'"
+    return {"bbox": bbox, "item": item, "attribute": attribute, "buildings": n}
+
+
+def _polygon(bbox: tuple[float, float, float, float]) -> str:
+    x0, y0, x1, y1 = bbox
+    return f"POLYGON(({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))"
+
+
+def _url(base: str, extra: str, **params: str) -> str:
+    query = [*parse_qsl(extra), *params.items()]
+    return f"{base}?{urlencode(query)}" if query else base
+
+
+def _deep_cursor_url(system: servers.System) -> str:
+    """Ours: follow next links (10 000 a page) to the page after 100 000 features."""
+    url = _url(system.items, system.extra, limit="10000", skipGeometry="true")
+    for _ in range(DEEP // 10_000):
+        body = httpx.get(url, timeout=300).json()
+        following = [lk["href"] for lk in body["links"] if lk["rel"] == "next"]
+        if not following:
+            raise RuntimeError(f"fewer than {DEEP} buildings: no page after {DEEP}")
+        url = following[0]
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("limit", "skipGeometry")]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("limit", "100")])))
+
+
+def urls(system: servers.System, constants: dict[str, Any]) -> dict[str, str]:
+    bbox = ",".join(str(v) for v in constants["bbox"])
+    items, extra, geometry = system.items, system.extra, system.geometry
+    found = {
+        "first_page": _url(items, extra, limit="100"),
+        "bbox_500m": _url(items, extra, bbox=bbox, limit="1000"),
+        "deep_page": _url(items, extra, offset=str(DEEP), limit="100"),
+        "one_item": f"{items}/{constants['item']}" + (f"?{extra}" if extra else ""),
+        "cql2_attribute": _url(items, extra, **{"filter-lang": "cql2-text"},
+                               filter=constants["attribute"], limit="100"),
+        "cql2_intersects": _url(items, extra, **{"filter-lang": "cql2-text"},
+                                filter=f"S_INTERSECTS({geometry}, {_polygon(constants['bbox'])})",
+                                limit="100"),
+    }  # fmt: skip
+    if system.name.startswith("onemap"):
+        found["deep_page"] = _deep_cursor_url(system)
+    return found
+
+
+def _check(url: str) -> dict[str, Any]:
+    """One request before measuring: status and number of features returned."""
+    try:
+        response = httpx.get(url, timeout=300)
+    except httpx.HTTPError as exc:
+        return {"status": 0, "features": 0, "note": str(exc)[:100]}
+    features = 0
+    if response.status_code == 200:
+        body = response.json()
+        features = len(body.get("features", [])) if "features" in body else 1
+    return {"status": response.status_code, "features": features}
+
+
+def _bare_sql(dsn: URL, constants: dict[str, Any]) -> dict[str, str]:
+    """Our statements for each request, with literal values, for pgbench."""
+    import psycopg
+
+    from services.ogcapi.params import items_request
+    from services.ogcapi.sources import GRID_SPECS
+    from services.ogcapi.sql import item_statement, items_statement
+
+    spec = next(s for s in GRID_SPECS if s.id == "buildings")
+    bbox = ",".join(str(v) for v in constants["bbox"])
+    requests = {
+        "first_page": [("limit", "100")],
+        "bbox_500m": [("bbox", bbox), ("limit", "1000")],
+        "cql2_attribute": [("filter", constants["attribute"]), ("limit", "100")],
+        "cql2_intersects": [("filter", f"S_INTERSECTS(geometry, {_polygon(constants['bbox'])})"),
+                            ("limit", "100")],
+    }  # fmt: skip
+    statements = {k: items_statement(spec, items_request(q, spec, 10, 10_000), 100_000)
+                  for k, q in requests.items()}  # fmt: skip
+    with psycopg.connect(
+        dsn.set(drivername="postgresql").render_as_string(hide_password=False)
+    ) as conn:
+        key = conn.execute(
+            "SELECT json_build_array(id)::text FROM grid.buildings ORDER BY id OFFSET %s LIMIT 1",
+            (DEEP - 1,),
+        ).fetchone()
+        from services.ogcapi.pages import encode_cursor
+
+        sort = items_request([], spec, 10, 10_000).sort
+        cursor = encode_cursor(False, sort, key[0]) if key else ""
+        statements["deep_page"] = items_statement(
+            spec, items_request([("cursor", cursor), ("limit", "100")], spec, 10, 10_000), 100_000
+        )
+        output = items_request([], spec, 10, 10_000).output
+        statements["one_item"] = item_statement(spec, constants["item"], output)
+        cursor_ = psycopg.ClientCursor(conn)
+        return {k: cursor_.mogrify(s.sql, s.values) for k, s in statements.items()}
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+def _measure(system: servers.System, constants: dict[str, Any], seconds: int) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for request, url in urls(system, constants).items():
+        check = _check(url)
+        load.wrk(url, max(2, seconds // 4), CONNECTIONS)  # warm-up
+        figures = load.wrk(url, seconds, CONNECTIONS).as_dict()
+        found[request] = {**check, **figures}
+    return found
+
+
+def _verdict(scale: dict[str, Any]) -> dict[str, Any]:
+    ours, verdict = scale["onemap"], {}
+    for request, figures in ours.items():
+        checks = []
+        for peer, factor in (("tipg", 1.5), ("pygeoapi", 3.0)):
+            other = scale.get(peer, {}).get(request)
+            if other is None:
+                continue
+            need = factor if request in LIST_REQUESTS else (1.0 if peer == "tipg" else 0.0)
+            failed_peer = other["status"] != 200 or other["errors"] > 0
+            ratio = figures["rps"] / other["rps"] if other["rps"] else math.inf
+            checks.append(failed_peer or ratio >= need)
+            figures[f"x_{peer}"] = round(ratio, 2)
+        tail = figures["p99_ms"] < 4 * figures["p50_ms"]
+        verdict[request] = all(checks) and tail and figures["errors"] == 0
+    return verdict
+
+
+def _markdown(results: dict[str, Any]) -> str:
+    lines = []
+    for scale, found in results["scales"].items():
+        header = (
+            "| request | this platform | via pygeoapi handler | stock pygeoapi 0.24"
+            " | tipg 1.6 | bare PostGIS (pgbench) |"
+        )
+        lines += [f"### {scale}: {found['data']}", "", header, "|---|---|---|---|---|---|"]
+        for request in found["onemap"]:
+            cells = []
+            for system in ("onemap", "onemap-pygeoapi", "pygeoapi", "tipg", "postgis"):
+                f = found.get(system, {}).get(request)
+                if f is None:
+                    cells.append("–")
+                    continue
+                bad = (
+                    ""
+                    if f.get("status", 200) == 200 and not f["errors"]
+                    else (f" ⚠ HTTP {f.get('status')}, {f['errors']} errors")
+                )
+                got = f" ({f['features']} f.)" if "features" in f else ""
+                cells.append(f"{f['rps']:.0f} req/s, p50 {f['p50_ms']:.1f} / p99 "
+                             f"{f['p99_ms']:.1f} ms{got}{bad}")  # fmt: skip
+            lines.append(f"| {request} | " + " | ".join(cells) + " |")
+        lines += ["", f"targets met: {found['verdict']}", ""]
+    return "\n".join(lines)
+
+
+def run() -> dict[str, object]:
+    """Run the comparison; returns flat figures (the full table is in ogc-results.md)."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    seconds = int(_env("ONEMAP_BENCH_SECONDS", "10"))
+    workers = int(_env("ONEMAP_BENCH_WORKERS", str(os.cpu_count() or 2)))
+    scales = [s for s in _env("ONEMAP_BENCH_SCALES", "medium,large").split(",") if s]
+    load.ensure_wrk()
+    for peer in servers.PEERS:
+        servers.ensure_peer(peer)
+    server, admin = _cluster()
+    results: dict[str, Any] = {"workers": workers, "connections": CONNECTIONS,
+                               "seconds": seconds, "scales": {}}  # fmt: skip
+    starters: list[tuple[str, Callable[[str], AbstractContextManager[servers.System]]]] = [
+        ("onemap", lambda dsn: servers.onemap(dsn, workers)),
+        ("onemap-pygeoapi", lambda dsn: servers.onemap(dsn, workers, fast=False)),
+        ("pygeoapi", lambda dsn: servers.pygeoapi(dsn, workers)),
+        ("tipg", lambda dsn: servers.tipg(dsn, workers)),
+    ]
+    for scale in scales:
+        url, data = prepare(scale, admin, server)
+        from gis.engine import create_engine
+
+        engine = create_engine(url)
+        visible = _vacuum(engine)
+        constants = plan(engine)
+        engine.dispose()
+        dsn = url.render_as_string(hide_password=False)
+        described = {k: str(v) for k, v in constants.items()}
+        found: dict[str, Any] = {"data": data, "all_visible": round(visible, 3),
+                                 "constants": described}  # fmt: skip
+        for name, start in starters:
+            try:
+                with start(dsn) as system:
+                    found[name] = _measure(system, constants, seconds)
+            except Exception as exc:  # a peer that cannot start is reported, not fatal
+                found[name] = {"error": str(exc)[:300]}
+        plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        found["postgis"] = {
+            request: load.pgbench(plain, sql, seconds, CONNECTIONS).as_dict()
+            for request, sql in _bare_sql(url, constants).items()
+        }
+        for name in ("onemap-pygeoapi", "pygeoapi", "tipg"):
+            if "error" in found.get(name, {}):
+                found.pop(name)
+        found["verdict"] = _verdict(found)
+        results["scales"][scale] = found
+        (WORK / "ogc-results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
+        (WORK / "ogc-results.md").write_text(_markdown(results))
+    admin.dispose()
+    flat: dict[str, object] = {}
+    for scale, found in results["scales"].items():
+        for request, ok in found["verdict"].items():
+            figures = found["onemap"][request]
+            flat[f"{scale} {request} req/s"] = figures["rps"]
+            flat[f"{scale} {request} x tipg / x pygeoapi"] = (
+                f"{figures.get('x_tipg', '–')} / {figures.get('x_pygeoapi', '–')}"
+                f"{'' if ok else ' (target missed)'}"
+            )
+    flat["results"] = str(WORK / "ogc-results.md")
+    flat["passed"] = all(all(f["verdict"].values()) for f in results["scales"].values())
+    return flat

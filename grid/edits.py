@@ -1,0 +1,379 @@
+"""Versioned edits of grid rows: optimistic concurrency, worker authorisation, history, revert.
+
+Every change to a grid row bumps its ``version`` and lands in ``audit.changes`` with its
+before and after images: the database does it (grid/audit.sql), so plain SQL edits are
+versioned too. This module adds what a trigger cannot know:
+
+* the version the editor started from: a stale one raises :class:`ConflictError`;
+* who edits (:class:`Actor`): a grid worker may change only rows inside the cells assigned to
+  them, before *and* after the change (:class:`NotAuthorisedError`);
+* input checks (geometries, codes, personal fields), each a :class:`GridError` subclass.
+
+Each edit runs in a savepoint: when it fails, the caller's transaction is as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from shapely import wkb
+from sqlalchemy import Column, Connection, Table, delete, insert, select, text
+from sqlalchemy import update as sql_update
+from sqlalchemy.exc import DBAPIError
+
+from grid._sql import statement
+from grid.audit import acting_as
+from grid.codes import (
+    admin_level,
+    cell_code_problems,
+    citizen_id_problems,
+    community_code_problems,
+    mobile_problems,
+    street_code_problems,
+)
+from grid.errors import (
+    CodeError,
+    ConflictError,
+    GridError,
+    InvalidValueError,
+    NotAuthorisedError,
+    NotFoundError,
+)
+from grid.geometries import checked, to_database
+from grid.models import GridBase
+from grid.privacy import Keyring
+from grid.settings import GridSettings
+
+BOOKKEEPING = frozenset({"version", "updated_by", "updated_at"})
+DERIVED = frozenset({"cell_id", "straddles"})
+"""Kept by the database (房进格), never edited."""
+_IMMUTABLE = {"cells": {"code", "community_code"}}
+"""Changed only by grid/cells (codes of untouched cells never change)."""
+_GEOMETRY_KIND = {"admin_areas": "MultiPolygon", "cells": "Polygon", "buildings": "Polygon"}
+_PROTECTED = {"persons": ("citizen_id", "phone"), "workers": ("phone",)}
+_WORKER_TABLES = ("cells", "buildings", "houses", "households", "persons")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who edits. With ``worker_id`` set, a grid worker limited to their assigned cells."""
+
+    name: str
+    worker_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        """What ``updated_by`` and ``changed_by`` record."""
+        return self.name if self.worker_id is None else f"{self.name} (worker {self.worker_id})"
+
+
+class Change(NamedTuple):
+    """One row of a row's history (images as stored: geometries as hex EWKB)."""
+
+    id: int
+    version: int | None
+    operation: str
+    changed_by: str
+    changed_at: dt.datetime
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def table_of(name: str) -> Table:
+    """The grid table called ``name`` (``persons`` or ``grid.persons``)."""
+    short = name.removeprefix("grid.")
+    table = GridBase.metadata.tables.get(f"grid.{short}")
+    if table is None:
+        known = ", ".join(sorted(t.name for t in GridBase.metadata.sorted_tables))
+        raise NotFoundError(f"no grid table {name!r}: one of {known}")
+    return table
+
+
+def _key(table: Table) -> Column[Any]:
+    return next(iter(table.primary_key.columns))
+
+
+def _row_key(table: Table, row_id: int | str) -> int | str:
+    if table.name == "admin_areas":
+        return str(row_id)
+    try:
+        return int(row_id)
+    except ValueError:
+        raise NotFoundError(f"{table.name} ids are numbers, got {row_id!r}") from None
+
+
+def _protect(table: Table, name: str, value: object, keyring: Keyring | None) -> dict[str, object]:
+    if value is None or value == "":
+        return {f"{name}_enc": None, f"{name}_hash": None, f"{name}_masked": None}
+    if keyring is None:
+        raise GridError(f"changing {table.name}.{name} needs the keyring (the platform secret)")
+    plain = str(value)
+    if name == "citizen_id":
+        problems = citizen_id_problems(plain)
+        if problems:
+            raise CodeError(f"citizen ID {'; '.join(problems)}")
+        protected = keyring.protect_citizen_id(plain)
+    else:
+        problems = mobile_problems(plain)
+        if problems:
+            raise CodeError(f"phone {'; '.join(problems)}")
+        protected = keyring.protect_phone(plain)
+    return {f"{name}_enc": protected.enc, f"{name}_hash": protected.hash,
+            f"{name}_masked": protected.masked}  # fmt: skip
+
+
+def prepare_values(
+    table: Table,
+    changes: Mapping[str, object],
+    keyring: Keyring | None = None,
+    settings: GridSettings | None = None,
+) -> dict[str, object]:
+    """Column values for ``changes`` after checking each; personal fields protected."""
+    values: dict[str, object] = {}
+    protected = _PROTECTED.get(table.name, ())
+    for name, value in changes.items():
+        if name in protected:
+            values.update(_protect(table, name, value, keyring))
+            continue
+        column = table.columns.get(name)
+        forbidden = (
+            column is None
+            or column.primary_key
+            or name in _IMMUTABLE.get(table.name, ())
+            or name in BOOKKEEPING | DERIVED
+            or name.endswith(("_enc", "_hash", "_masked"))
+        )
+        if forbidden:
+            editable = sorted(
+                c.name for c in table.columns
+                if not c.primary_key and c.name not in BOOKKEEPING | DERIVED
+                and c.name not in _IMMUTABLE.get(table.name, ())
+                and not c.name.endswith(("_enc", "_hash", "_masked"))
+            ) + list(protected)  # fmt: skip
+            raise InvalidValueError(
+                f"{table.name}.{name} cannot be edited; editable: {', '.join(editable)}"
+            )
+        if name == "geom":
+            kind = _GEOMETRY_KIND[table.name]
+            value = to_database(checked(value, kind, settings, f"{table.name} geometry"))
+        values[name] = value
+    if not values:
+        raise InvalidValueError("nothing to change")
+    return values
+
+
+def in_worker_cells(conn: Connection, table: str, row_id: int, worker_id: int) -> bool:
+    """Whether the row lies in a cell assigned to the worker (see grid/edits.sql)."""
+    if table not in _WORKER_TABLES:
+        return False
+    query = text(statement(__file__, f"scope_{table}"))
+    return bool(conn.execute(query, {"id": row_id, "worker": worker_id}).scalar_one())
+
+
+def _authorise(conn: Connection, table: Table, key: int | str, actor: Actor, when: str) -> None:
+    if actor.worker_id is None:
+        return
+    if table.name not in _WORKER_TABLES:
+        raise NotAuthorisedError(f"grid workers may not edit {table.name}")
+    assert isinstance(key, int)
+    if not in_worker_cells(conn, table.name, key, actor.worker_id):
+        where = "is not" if when == "before" else "would no longer be"
+        raise NotAuthorisedError(
+            f"{table.name} {key} {where} in a cell assigned to worker {actor.worker_id}"
+        )
+
+
+def _locked_version(conn: Connection, table: Table, key: int | str) -> int | None:
+    query = select(table.c.version).where(_key(table) == key).with_for_update()
+    version = conn.execute(query).scalar_one_or_none()
+    return None if version is None else int(version)
+
+
+def _translate(exc: DBAPIError, table: Table, key: int | str) -> InvalidValueError:
+    diag = getattr(exc.orig, "diag", None)
+    detail = getattr(diag, "message_primary", None) or str(exc.orig).splitlines()[0]
+    return InvalidValueError(f"{table.name} {key}: the database refused the change ({detail})")
+
+
+def update(
+    conn: Connection,
+    table_name: str,
+    row_id: int | str,
+    base_version: int,
+    changes: Mapping[str, object],
+    actor: Actor,
+    *,
+    keyring: Keyring | None = None,
+    settings: GridSettings | None = None,
+) -> int:
+    """Apply ``changes`` to a row last read at ``base_version``; return its new version.
+
+    Raises :class:`ConflictError` when the row moved on since, :class:`NotAuthorisedError`
+    for a worker outside their cells; nothing is written then.
+    """
+    table = table_of(table_name)
+    key = _row_key(table, row_id)
+    values = prepare_values(table, changes, keyring, settings)
+    try:
+        with conn.begin_nested(), acting_as(conn, actor.label):
+            current = _locked_version(conn, table, key)
+            if current is None:
+                raise NotFoundError(f"{table.name} {key} does not exist")
+            if current != base_version:
+                raise ConflictError(
+                    f"{table.name} {key} is at version {current}, the edit was based on "
+                    f"version {base_version}: reload it and edit again"
+                )
+            _authorise(conn, table, key, actor, "before")
+            query = (
+                sql_update(table)
+                .where(_key(table) == key, table.c.version == base_version)
+                .values(values)
+                .returning(table.c.version)
+            )
+            version = int(conn.execute(query).scalar_one())
+            _authorise(conn, table, key, actor, "after")
+            return version
+    except DBAPIError as exc:
+        raise _translate(exc, table, key) from None
+
+
+def _check_codes(table: Table, values: Mapping[str, object]) -> None:
+    """Codes of a new cell or admin area: structure, and agreement with the parent named."""
+    if table.name == "cells":
+        code, community = str(values.get("code", "")), values.get("community_code")
+        problems = cell_code_problems(code, None if community is None else str(community))
+    elif table.name == "admin_areas":
+        code, level = str(values.get("code", "")), values.get("level")
+        parent = values.get("parent_code")
+        if level != admin_level(code):
+            problems = [f"code {code} is not the code of a {level}"]
+        elif level == "community":
+            problems = community_code_problems(code, str(parent))
+        elif level == "street":
+            problems = street_code_problems(code, str(parent))
+        else:
+            problems = [] if parent is None else ["a county has no parent"]
+    else:
+        return
+    if problems:
+        raise CodeError(f"{table.name} code {code}: {'; '.join(problems)}")
+
+
+def insert_row(
+    conn: Connection,
+    table_name: str,
+    values: Mapping[str, object],
+    actor: Actor,
+    *,
+    keyring: Keyring | None = None,
+    settings: GridSettings | None = None,
+) -> int | str:
+    """Insert a row (version 1); a worker may insert only inside their cells. Returns its key."""
+    table = table_of(table_name)
+    _check_codes(table, values)
+    codes = {"code", "community_code"} if table.name in ("cells", "admin_areas") else set()
+    prepared = prepare_values(table, {k: v for k, v in values.items() if k not in codes},
+                              keyring, settings)  # fmt: skip
+    prepared.update({k: v for k, v in values.items() if k in codes})
+    try:
+        with conn.begin_nested(), acting_as(conn, actor.label):
+            key = conn.execute(insert(table).values(prepared).returning(_key(table))).scalar_one()
+            _authorise(conn, table, key, actor, "after")
+            return key  # type: ignore[no-any-return]
+    except DBAPIError as exc:
+        raise _translate(exc, table, "(new)") from None
+
+
+def delete_row(
+    conn: Connection, table_name: str, row_id: int | str, base_version: int, actor: Actor
+) -> None:
+    """Delete a row last read at ``base_version`` (its last image stays in the history)."""
+    table = table_of(table_name)
+    key = _row_key(table, row_id)
+    try:
+        with conn.begin_nested(), acting_as(conn, actor.label):
+            current = _locked_version(conn, table, key)
+            if current is None:
+                raise NotFoundError(f"{table.name} {key} does not exist")
+            if current != base_version:
+                raise ConflictError(
+                    f"{table.name} {key} is at version {current}, the delete was based on "
+                    f"version {base_version}: reload it first"
+                )
+            _authorise(conn, table, key, actor, "before")
+            conn.execute(delete(table).where(_key(table) == key))
+    except DBAPIError as exc:
+        raise _translate(exc, table, key) from None
+
+
+def history(conn: Connection, table_name: str, row_id: int | str) -> list[Change]:
+    """Every recorded change of a row, oldest first."""
+    table = table_of(table_name)
+    params = {"table": f"grid.{table.name}", "row_id": str(_row_key(table, row_id))}
+    rows = conn.execute(text(statement(__file__, "history")), params)
+    return [Change(*row) for row in rows]
+
+
+def readable(image: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """An image for people: no ciphertexts or hashes, the geometry as WKT."""
+    if image is None:
+        return None
+    result = {k: v for k, v in image.items() if not k.endswith(("_enc", "_hash"))}
+    if isinstance(result.get("geom"), str):
+        result["geom"] = wkb.loads(bytes.fromhex(result["geom"])).wkt
+    return result
+
+
+def revert(
+    conn: Connection,
+    table_name: str,
+    row_id: int | str,
+    to_version: int,
+    actor: Actor,
+    base_version: int | None = None,
+) -> int:
+    """Make the row as it was at ``to_version``: a new version (a deleted row comes back).
+
+    With ``base_version``, the row must still be at that version (as for :func:`update`).
+    Returns the row's version afterwards.
+    """
+    table = table_of(table_name)
+    key = _row_key(table, row_id)
+    params = {"table": f"grid.{table.name}", "row_id": str(key)}
+    image = conn.execute(
+        text(statement(__file__, "image")), {**params, "version": to_version}
+    ).scalar_one_or_none()
+    if image is None:
+        raise NotFoundError(f"{table.name} {key} has no recorded version {to_version}")
+    try:
+        with conn.begin_nested(), acting_as(conn, actor.label):
+            current = _locked_version(conn, table, key)
+            if current is None:
+                last = conn.execute(text(statement(__file__, "last_version")), params).scalar()
+                restored = {**image, "version": int(last or 0) + 1}
+                conn.execute(
+                    text(statement(__file__, "reinsert")),
+                    {"table": params["table"], "image": json.dumps(restored)},
+                )
+                _authorise(conn, table, key, actor, "after")
+                return int(restored["version"])
+            if base_version is not None and current != base_version:
+                raise ConflictError(
+                    f"{table.name} {key} is at version {current}, the revert was based on "
+                    f"version {base_version}: reload it first"
+                )
+            _authorise(conn, table, key, actor, "before")
+            version = conn.execute(
+                text(statement(__file__, "restore")),
+                {**params, "key_column": _key(table).name, "image": json.dumps(image),
+                 "base": current},
+            ).scalar_one()  # fmt: skip
+            _authorise(conn, table, key, actor, "after")
+            return int(version)
+    except DBAPIError as exc:
+        raise _translate(exc, table, key) from None

@@ -1,0 +1,284 @@
+"""The ``/ogc`` routes: ours for JSON/GeoJSON, pygeoapi's handlers for the rest.
+
+JSON answers are ours: the landing page and conformance (only links and classes that hold),
+collections (storage EPSG:4490, extents from the registry), queryables, and the features
+(SQL-built GeoJSON). pygeoapi renders HTML and JSON-LD of all of them, and the OpenAPI
+document; for features it calls our provider, which runs the same SQL.
+
+pygeoapi's functions are called with an ``API`` built from our generated configuration
+(never its import-time ``starlette_app``), the way its ``execute_from_starlette`` does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from services.ogcapi import config, features, metadata, params
+from services.ogcapi.errors import BadRequestError, OgcError, UnavailableError, error_response
+from services.ogcapi.features import Answer, negotiate
+from services.ogcapi.service import OgcService
+from services.ogcapi.specs import CollectionSpec
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _database_error(exc: DBAPIError) -> OgcError:
+    """What a database error means for the client: only a timeout or a value the database
+    rejects is the request's fault (400); a lost server is a 503; anything else is ours."""
+    import psycopg
+
+    orig = exc.orig
+    if isinstance(orig, psycopg.errors.QueryCanceled):
+        return BadRequestError(
+            "the query took too long: narrow it with bbox, filter or a smaller limit"
+        )
+    if isinstance(orig, psycopg.DataError):
+        return BadRequestError(f"a value was rejected: {str(orig).strip().splitlines()[0][:200]}")
+    if isinstance(orig, psycopg.OperationalError) or exc.connection_invalidated:
+        return UnavailableError("the database is not reachable; try again later")
+    raise exc
+
+
+def _json(document: Any, media_type: str = "application/json") -> Response:
+    return Response(json.dumps(document, ensure_ascii=False), media_type=media_type)
+
+
+class OgcRoutes:
+    """Route handlers bound to one :class:`OgcService`."""
+
+    def __init__(self, service: OgcService) -> None:
+        self.service = service
+
+    def _base(self, request: Request) -> str:
+        return self.service.base_url(request.url.scheme, request.headers.get("host"))
+
+    async def _guard(self, request: Request, work: Callable[[], Response]) -> Response:
+        """Run ``work`` in the thread pool; OGC errors and database failures as OGC JSON."""
+        try:
+            return await run_in_threadpool(work)
+        except OgcError as exc:
+            return error_response(exc)
+        except DBAPIError as exc:
+            return error_response(_database_error(exc))
+
+    # --- pygeoapi -------------------------------------------------------------------------
+
+    async def _pygeoapi(
+        self, request: Request, function: Callable[..., Any], *args: Any
+    ) -> Response:
+        from pygeoapi.api import APIRequest, apply_gzip
+
+        base = self._base(request)
+        try:
+            api = await run_in_threadpool(self.service.api, base)
+        except DBAPIError as exc:
+            return error_response(_database_error(exc))
+        try:
+            api_request = await APIRequest.from_starlette(request, api.locales)
+        except ClientDisconnect:
+            return Response(status_code=499)
+        if not api_request.is_valid():
+            headers, status, content = api.get_format_exception(api_request)
+        else:
+            headers, status, content = await run_in_threadpool(function, api, api_request, *args)
+            if status != 204:
+                content = apply_gzip(headers, content)
+        response = Response(content, status_code=status)
+        response.headers.update(headers)
+        return response
+
+    async def landing(self, request: Request) -> Response:
+        from pygeoapi.api import landing_page
+
+        try:
+            chosen = self._format(request)
+        except OgcError as exc:
+            return error_response(exc)
+        if chosen != "json":
+            return await self._pygeoapi(request, landing_page)
+        about = config.identification()
+        document = metadata.landing(self._base(request), about["title"], about["description"])
+        return _json(document)
+
+    async def openapi(self, request: Request) -> Response:
+        from pygeoapi.api import openapi_
+
+        return await self._pygeoapi(request, openapi_)
+
+    # --- ours -----------------------------------------------------------------------------
+
+    def _format(self, request: Request) -> str:
+        return negotiate(request.query_params.get("f"), request.headers.get("accept", ""))
+
+    async def conformance(self, request: Request) -> Response:
+        from pygeoapi.api import conformance
+
+        try:
+            chosen = self._format(request)
+        except OgcError as exc:
+            return error_response(exc)
+        if chosen != "json":
+            return await self._pygeoapi(request, conformance)
+        return _json(metadata.conformance())
+
+    async def collections(self, request: Request) -> Response:
+        from pygeoapi.api import describe_collections
+
+        try:
+            chosen = self._format(request)
+        except OgcError as exc:
+            return error_response(exc)
+        if chosen != "json":
+            return await self._pygeoapi(request, describe_collections)
+        base = self._base(request)
+        return await self._guard(
+            request, lambda: _json(metadata.collections(self.service.registry(), base))
+        )
+
+    async def collection(self, request: Request) -> Response:
+        from pygeoapi.api import describe_collections
+
+        cid = request.path_params["cid"]
+
+        def work() -> Response:
+            spec = self.service.registry().get(cid)
+            return _json(metadata.collection(spec, self._base(request)))
+
+        return await self._dispatch(request, work, describe_collections, cid)
+
+    async def queryables(self, request: Request) -> Response:
+        from pygeoapi.api.itemtypes import get_collection_queryables
+
+        cid = request.path_params["cid"]
+
+        def work() -> Response:
+            spec = self.service.registry().get(cid)
+            document = metadata.queryables(spec, self._base(request))
+            return _json(document, "application/schema+json")
+
+        return await self._dispatch(request, work, get_collection_queryables, cid)
+
+    async def items(self, request: Request) -> Response:
+        from pygeoapi.api.itemtypes import get_collection_items
+
+        cid = request.path_params["cid"]
+        ogc = self.service.ogc
+
+        def work() -> Response:
+            spec = self.service.registry().get(cid)
+            answer = features.items(
+                self.service.engine,
+                spec,
+                request.query_params.multi_items(),
+                self._base(request),
+                request.headers.get("accept", ""),
+                (ogc.default_limit, ogc.max_limit, ogc.count_limit),
+            )
+            return _answer(answer)
+
+        def check(spec: CollectionSpec) -> None:
+            params.items_request(
+                request.query_params.multi_items(), spec, ogc.default_limit, ogc.max_limit
+            )
+
+        return await self._dispatch(
+            request, work, get_collection_items, cid, fast=ogc.fast_items, check=check
+        )
+
+    async def item(self, request: Request) -> Response:
+        from pygeoapi.api.itemtypes import get_collection_item
+
+        cid, fid = request.path_params["cid"], request.path_params["fid"]
+
+        def work() -> Response:
+            spec = self.service.registry().get(cid)
+            answer = features.item(
+                self.service.engine,
+                spec,
+                fid,
+                request.query_params.multi_items(),
+                self._base(request),
+                request.headers.get("accept", ""),
+            )
+            return _answer(answer)
+
+        def check(spec: CollectionSpec) -> None:
+            params.item_output(request.query_params.multi_items(), spec)
+
+        return await self._dispatch(
+            request,
+            work,
+            get_collection_item,
+            cid,
+            fid,
+            fast=self.service.ogc.fast_items,
+            check=check,
+        )
+
+    async def _dispatch(
+        self,
+        request: Request,
+        work: Callable[[], Response],
+        pygeoapi_function: Callable[..., Any],
+        *args: str,
+        fast: bool = True,
+        check: Callable[[CollectionSpec], None] | None = None,
+    ) -> Response:
+        """JSON through ``work``; HTML and JSON-LD (or everything when not ``fast``) through
+        pygeoapi, once the collection exists and ``check`` accepts the parameters."""
+        try:
+            chosen = self._format(request)
+            if chosen == "json" and fast:
+                return await self._guard(request, work)
+            spec = await run_in_threadpool(self.service.registry().get, args[0])
+            if check is not None:
+                check(spec)
+        except OgcError as exc:
+            return error_response(exc)
+        except DBAPIError as exc:
+            return error_response(_database_error(exc))
+        return await self._pygeoapi(request, pygeoapi_function, *args)
+
+
+def _answer(answer: Answer) -> Response:
+    return Response(answer.body, media_type=answer.media_type, headers=answer.headers)
+
+
+def ogc_routes(service: OgcService) -> list[BaseRoute]:
+    """Routes of the OGC API, to add to the app at ``/ogc``."""
+    from pygeoapi import __file__ as pygeoapi_file
+
+    handlers = OgcRoutes(service)
+    static = Path(pygeoapi_file).parent / "static"
+
+    async def slash(request: Request) -> Response:
+        return RedirectResponse(url=str(request.url.replace(path=request.url.path.rstrip("/"))))
+
+    return [
+        Route("/ogc", handlers.landing),
+        Mount(
+            "/ogc",
+            routes=[
+                Route("/", slash),
+                Route("/openapi", handlers.openapi),
+                Route("/api", handlers.openapi),
+                Route("/conformance", handlers.conformance),
+                Route("/collections", handlers.collections),
+                Route("/collections/{cid}", handlers.collection),
+                Route("/collections/{cid}/queryables", handlers.queryables),
+                Route("/collections/{cid}/items", handlers.items),
+                Route("/collections/{cid}/items/{fid}", handlers.item),
+                Mount("/static", app=StaticFiles(directory=static), name="ogc-static"),
+            ],
+        ),
+    ]

@@ -1,0 +1,167 @@
+"""The OGC API's state in one process: its engine, the registry, the pygeoapi API objects.
+
+The registry is built from the database on first use (so the app starts without one) and
+rebuilt when ``onemap ogc refresh`` touches its stamp file (checked at most every
+:data:`RECHECK_S` seconds). pygeoapi's ``API`` is built per base URL (links must name the
+host the client used), from the one generated configuration, and cached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from sqlalchemy import Engine
+
+from gis.engine import create_engine, database_url
+from services.ogcapi import config
+from services.ogcapi.provider import register_engine, unregister_engine
+from services.ogcapi.sources import Registry, build_registry
+from services.settings import Settings
+
+if TYPE_CHECKING:
+    from pygeoapi.api import API
+
+RECHECK_S: Final = 2.0
+MAX_APIS: Final = 16
+_HOST: Final = re.compile(r"^(?:[A-Za-z0-9.\-_]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
+
+
+def state_dir(settings: Settings) -> Path:
+    return (settings.database.home / "ogc").absolute()
+
+
+def ogc_engine(settings: Settings, pool_size: int | None = None) -> Engine:
+    """An engine for the feature routes: read-only statements in autocommit (no BEGIN and
+    ROLLBACK round trips), no ping per checkout (a dead connection is a 503 and is dropped),
+    UTC timestamps, a statement timeout, and custom plans for every query (a generic plan
+    cannot know whether a bbox is small)."""
+    ogc = settings.ogc
+    options = (
+        f"-c timezone=UTC -c statement_timeout={ogc.statement_timeout_ms}"
+        " -c plan_cache_mode=force_custom_plan"
+    )
+    size = pool_size or ogc.pool_size
+    return create_engine(
+        database_url(settings.database),
+        pool_size=size,
+        max_overflow=0,  # no churn: a new backend's first PostGIS query costs ~10 ms
+        pool_timeout=30,
+        pool_pre_ping=False,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"options": options},
+    )
+
+
+class OgcService:
+    """Everything the ``/ogc`` routes share in one worker process."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self.ogc = settings.ogc
+        self.engine = engine or ogc_engine(settings)
+        self.engine_key = f"onemap-{id(self):x}"
+        self.directory = state_dir(settings)
+        register_engine(self.engine_key, self.engine)
+        self._lock = threading.Lock()
+        self._registry: Registry | None = None
+        self._stamp: float | None = None
+        self._checked = 0.0
+        self._apis: OrderedDict[str, API] = OrderedDict()
+        self._openapi: dict[str, Any] | None = None
+
+    def close(self) -> None:
+        unregister_engine(self.engine_key)
+        self.engine.dispose()
+
+    # --- registry -------------------------------------------------------------------------
+
+    def registry(self) -> Registry:
+        """The current registry; built on first use, rebuilt after ``onemap ogc refresh``."""
+        now = time.monotonic()
+        if self._registry is not None and now - self._checked < RECHECK_S:
+            return self._registry
+        with self._lock:
+            self._checked = now
+            stamp = config.stamp_time(self.directory)
+            if self._registry is None or stamp != self._stamp:
+                self._stamp = stamp
+                self._rebuild()
+            assert self._registry is not None
+            return self._registry
+
+    def _rebuild(self) -> None:
+        registry = build_registry(self.engine)
+        self._registry = registry
+        self._apis.clear()
+        self._openapi = None
+        document_config = config.pygeoapi_config(
+            registry, self.ogc, self.default_base_url(), self.engine_key
+        )
+        self._openapi = config.openapi_document(document_config, registry, self.ogc)
+        with contextlib.suppress(OSError):  # a read-only state directory must not stop serving
+            config.write_state(self.directory, registry, document_config, self._openapi)
+
+    # --- base URLs and pygeoapi -----------------------------------------------------------
+
+    def default_base_url(self) -> str:
+        if self.ogc.public_url:
+            return self.ogc.public_url.rstrip("/")
+        server = self.settings.server
+        return f"http://{server.host}:{server.port}/ogc"
+
+    def base_url(self, scheme: str, host: str | None) -> str:
+        """The API's URL as the client reached it (or the configured public URL)."""
+        if self.ogc.public_url:
+            return self.ogc.public_url.rstrip("/")
+        if not host or not _HOST.match(host):
+            return self.default_base_url()
+        return f"{scheme if scheme in ('http', 'https') else 'http'}://{host}/ogc"
+
+    def api(self, base_url: str) -> API:
+        """pygeoapi's API object for clients at ``base_url``."""
+        from pygeoapi.api import API
+
+        registry = self.registry()
+        with self._lock:
+            found = self._apis.get(base_url)
+            if found is not None:
+                self._apis.move_to_end(base_url)
+                return found
+            settings = config.pygeoapi_config(registry, self.ogc, base_url, self.engine_key)
+            assert self._openapi is not None
+            made = API(settings, config.with_base_url(self._openapi, base_url), {})
+            self._apis[base_url] = made
+            while len(self._apis) > MAX_APIS:
+                self._apis.popitem(last=False)
+            return made
+
+
+def refresh(settings: Settings, recount: bool = False) -> tuple[Registry, list[Path]]:
+    """Regenerate the registry, pygeoapi configuration and OpenAPI document into the state
+    directory and touch the stamp that running servers watch; ``recount`` first recounts
+    every table whose count the database keeps (``counts.recount``)."""
+    from sqlalchemy import text
+
+    service = OgcService(settings, ogc_engine(settings, pool_size=1))
+    try:
+        if recount:
+            with service.engine.begin() as conn:
+                tables = conn.execute(text("SELECT table_name FROM counts.tables")).scalars()
+                for table in list(tables):
+                    conn.execute(text("SELECT counts.recount(CAST(:t AS regclass))"), {"t": table})
+        registry = build_registry(service.engine)
+        document_config = config.pygeoapi_config(
+            registry, settings.ogc, service.default_base_url(), service.engine_key
+        )
+        document = config.openapi_document(document_config, registry, settings.ogc)
+        written = config.write_state(service.directory, registry, document_config, document)
+        written.append(config.touch_stamp(service.directory))
+        return registry, written
+    finally:
+        service.close()

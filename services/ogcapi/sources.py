@@ -1,0 +1,226 @@
+"""The collection registry, generated from the database: grid layers and plan layer versions.
+
+A *source* is a function ``(connection) -> specs``; :data:`SOURCES` lists them in the order
+their collections are published. To publish a new kind of collection (conflict runs, say),
+write one source that returns a :class:`CollectionSpec` per run and add it to
+:data:`SOURCES`; routes, provider, queryables, OpenAPI and tests pick it up.
+
+Plan layers: every version is its own collection ``plans.{layer}.v{n}``, and
+``plans.{layer}`` is the layer's latest version (the one most clients want). Layer ids
+cannot contain a dot, so the two forms never collide. Persons and households are not
+published (personal data, DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from services.ogcapi._sql import statement
+from services.ogcapi.errors import NotFoundError
+from services.ogcapi.specs import CollectionSpec, Counter, Extent, Prop, PropType, quote
+
+Source = Callable[[Connection], Iterable[CollectionSpec]]
+
+_S, _I, _DT = PropType.STRING, PropType.INTEGER, PropType.DATETIME
+_VERSIONED = (Prop(name="version", column="version", type=_I, nullable=False),
+              Prop(name="updated_at", column="updated_at", type=_DT, nullable=False))  # fmt: skip
+
+GRID_SPECS: tuple[CollectionSpec, ...] = (
+    CollectionSpec(
+        id="admin_areas",
+        title="行政区划 Administrative areas",
+        description="Counties, streets (街道/镇/乡) and communities (社区/村) of Lianyungang, "
+        "keyed by the 12-digit statistical code.",
+        keywords=("行政区划", "admin", "GB/T 2260"),
+        schema_name="grid",
+        table="admin_areas",
+        id_column="code",
+        id_type=_S,
+        geometry_type="MultiPolygon",
+        properties=(
+            Prop(
+                name="code",
+                column="code",
+                type=_S,
+                nullable=False,
+                title="12-digit statistical code",
+            ),
+            Prop(name="name", column="name", type=_S, nullable=False),
+            Prop(
+                name="level",
+                column="level",
+                type=_S,
+                nullable=False,
+                title="county, street or community",
+            ),
+            Prop(name="parent_code", column="parent_code", type=_S),
+            *_VERSIONED,
+        ),
+        datetime_column="updated_at",
+        counter=Counter(table="grid.admin_areas"),
+    ),
+    CollectionSpec(
+        id="cells",
+        title="单元网格 Grid cells",
+        description="Unit grid cells (单元网格): 15-digit code = community code + sequence.",
+        keywords=("网格", "grid"),
+        schema_name="grid",
+        table="cells",
+        id_column="id",
+        id_type=_I,
+        properties=(
+            Prop(name="code", column="code", type=_S, nullable=False, title="15-digit grid code"),
+            Prop(name="name", column="name", type=_S),
+            Prop(name="community_code", column="community_code", type=_S, nullable=False),
+            *_VERSIONED,
+        ),
+        datetime_column="updated_at",
+        counter=Counter(table="grid.cells"),
+    ),
+    CollectionSpec(
+        id="buildings",
+        title="建筑物 Buildings",
+        description="Building footprints with their standard address and grid cell (房进格).",
+        keywords=("建筑", "buildings"),
+        schema_name="grid",
+        table="buildings",
+        id_column="id",
+        id_type=_I,
+        properties=(
+            Prop(name="code", column="code", type=_S, nullable=False),
+            Prop(name="name", column="name", type=_S),
+            Prop(name="use", column="use", type=_S, nullable=False),
+            Prop(name="floors", column="floors", type=_I, nullable=False),
+            Prop(name="address", column="address", type=_S),
+            Prop(name="address_parts", column="address_parts", type=PropType.OBJECT),
+            Prop(name="cell_id", column="cell_id", type=_I),
+            Prop(name="straddles", column="straddles", type=PropType.BOOLEAN, nullable=False),
+            *_VERSIONED,
+        ),
+        datetime_column="updated_at",
+        counter=Counter(table="grid.buildings"),
+    ),
+)
+
+_PLAN_PROPS = (
+    Prop(name="source_fid", column="source_fid", type=_S),
+    Prop(name="source_code", column="source_code", type=_S, title="code in the source file"),
+    Prop(name="code_2023", column="code_2023", type=_S, title="用地用海分类 2023"),
+    Prop(name="category", column="category", type=_S),
+    Prop(name="attributes", column="properties", type=PropType.OBJECT),
+)
+
+
+def _extent(conn: Connection, spec: CollectionSpec) -> Extent:
+    where = " AND ".join(f"t.{quote(c)} = :f{i}" for i, (c, _) in enumerate(spec.fixed))
+    times = (
+        (f"min(t.{quote(spec.datetime_column)})", f"max(t.{quote(spec.datetime_column)})")
+        if spec.datetime_column
+        else ("NULL::timestamptz", "NULL::timestamptz")
+    )
+    sql = statement(__file__, "extent").format(
+        geom=quote(spec.geometry_column),
+        t0=times[0],
+        t1=times[1],
+        table=spec.qualified_table,
+        where=f"WHERE {where}" if where else "",
+    )
+    values = {f"f{i}": v for i, (_, v) in enumerate(spec.fixed)}
+    x0, y0, x1, y1, t0, t1 = conn.execute(text(sql), values).one()
+    bbox = None if x0 is None else (x0, y0, x1, y1)
+    return Extent(bbox=bbox, interval=(t0, t1) if t0 is not None else None)
+
+
+def grid_collections(conn: Connection) -> Iterator[CollectionSpec]:
+    """Administrative areas, grid cells and buildings (never persons or households)."""
+    for spec in GRID_SPECS:
+        yield spec.model_copy(update={"extent": _extent(conn, spec)})
+
+
+def plan_collections(conn: Connection) -> Iterator[CollectionSpec]:
+    """``plans.{layer}`` (latest version) and ``plans.{layer}.v{n}`` for every version."""
+    extents = {
+        row[0]: (row[1], row[2], row[3], row[4])
+        for row in conn.execute(text(statement(__file__, "plan_extents")))
+        if row[1] is not None
+    }
+    for row in conn.execute(text(statement(__file__, "plan_versions"))).mappings():
+        bbox = extents.get(row["version_id"])
+        base = {
+            "keywords": tuple(k for k in ("规划", row["plan_type"], row["department"]) if k),
+            "schema_name": "plans",
+            "table": "features",
+            "id_column": "id",
+            "id_type": _I,
+            "geometry_type": "MultiPolygon",
+            "properties": _PLAN_PROPS,
+            "fixed": (("layer_version_id", int(row["version_id"])),),
+            "counter": Counter(table="plans.features", part=str(row["version_id"])),
+            "extent": Extent(bbox=bbox),
+        }
+        about = (
+            f"{row['plan_type_name'] or row['plan_type']}"
+            f"{' · ' + row['department'] if row['department'] else ''}; version {row['version']}"
+            f" of {_date(row['snapshot_date'])}, imported {_date(row['imported_at'])} from "
+            f"{row['source_name']}"
+        )
+        version = CollectionSpec(
+            id=f"plans.{row['layer_id']}.v{row['version']}",
+            title=f"{row['title']} (v{row['version']})",
+            description=about,
+            **base,
+        )
+        yield version
+        if row["latest"]:
+            yield version.model_copy(
+                update={
+                    "id": f"plans.{row['layer_id']}",
+                    "title": row["title"],
+                    "description": f"Latest version of the layer: {about}",
+                }
+            )
+
+
+def _date(value: dt.date | None) -> str:
+    if value is None:
+        return "unknown date"
+    return value.date().isoformat() if isinstance(value, dt.datetime) else value.isoformat()
+
+
+SOURCES: tuple[Source, ...] = (grid_collections, plan_collections)
+"""Publication order of the collections; add a source here to publish a new kind."""
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The published collections by id, in publication order."""
+
+    specs: Mapping[str, CollectionSpec]
+    built_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    def get(self, collection_id: str) -> CollectionSpec:
+        try:
+            return self.specs[collection_id]
+        except KeyError:
+            raise NotFoundError(f"no collection {collection_id[:200]!r}") from None
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [spec.model_dump(mode="json") for spec in self.specs.values()]
+
+
+def build_registry(engine: Engine, sources: Iterable[Source] = SOURCES) -> Registry:
+    """Read the database once and return every collection to publish."""
+    specs: dict[str, CollectionSpec] = {}
+    with engine.connect() as conn:
+        for source in sources:
+            for spec in source(conn):
+                if spec.id in specs:
+                    raise ValueError(f"two collections are called {spec.id!r}")
+                specs[spec.id] = spec
+    return Registry(MappingProxyType(specs))

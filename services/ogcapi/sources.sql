@@ -1,0 +1,19 @@
+-- The collection registry's queries: extents and the plan layer versions.
+-- {table} and {where} are filled from a CollectionSpec (quoted identifiers, bound values).
+
+-- name: extent
+SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), t0, t1
+FROM (SELECT ST_Extent(t.{geom}) AS e, {t0} AS t0, {t1} AS t1 FROM {table} AS t {where}) AS s
+
+-- name: plan_versions
+SELECT l.id AS layer_id, l.title, l.department, l.plan_type, p.name AS plan_type_name,
+       v.id AS version_id, v.version, v.snapshot_date, v.source_name, v.imported_at,
+       v.version = max(v.version) OVER (PARTITION BY l.id) AS latest
+FROM plans.layers AS l
+JOIN plans.layer_versions AS v ON v.layer_id = l.id
+LEFT JOIN plans.plan_types AS p ON p.code = l.plan_type
+ORDER BY l.id, v.version
+
+-- name: plan_extents
+SELECT layer_version_id, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+FROM (SELECT layer_version_id, ST_Extent(geom) AS e FROM plans.features GROUP BY 1) AS s
