@@ -86,7 +86,8 @@ def _collect(
         sel = np.isin(owner, mine)
         if sel.any():
             position = np.searchsorted(mine, owner[sel])
-            grouped = build(parts[sel], indices=position)
+            order = np.argsort(position, kind="stable")  # shapely wants indices sorted
+            grouped = build(parts[sel][order], indices=position[order])
             got = np.unique(position)
             single = shapely.get_num_geometries(grouped[got]) == 1
             grouped[got[single]] = shapely.get_geometry(grouped[got[single]], 0)

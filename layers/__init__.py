@@ -1,5 +1,27 @@
-"""Multi-plan integration (多规合一): plan layers, classification, conflicts, site checks."""
+"""Multi-plan integration (多规合一): plan layers, classification, conflicts, site checks.
 
-from layers.errors import LayerError
+Modules by kind of operation: ``registry`` (layers and versions), ``classification``
+(source codes → 2023 用地用海分类 and categories), ``importer`` (files → a new version),
+``rules`` (the conflict rule table), ``conflicts`` (conflict runs in PostGIS), ``sitecheck``
+(project red lines), ``impact`` (counts on the grid), ``reports`` (GeoPackage, CSV, offline
+map), ``samples`` (a sample city's plan layers). Every error raised on purpose is a
+:class:`LayerError`.
+"""
 
-__all__ = ["LayerError"]
+from layers.errors import (
+    ClassificationError,
+    LayerError,
+    PlanImportError,
+    RuleError,
+    SiteError,
+    UnknownLayerError,
+)
+
+__all__ = [
+    "ClassificationError",
+    "LayerError",
+    "PlanImportError",
+    "RuleError",
+    "SiteError",
+    "UnknownLayerError",
+]

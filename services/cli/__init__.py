@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from services.cli import crs, db, grid, keys, ogc, samples, serve
+from services.cli import crs, db, grid, keys, ogc, plans, samples, serve
 from services.cli._common import console, known_errors
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(grid.app, name="grid")
 app.add_typer(keys.app, name="keys")
 app.add_typer(ogc.app, name="ogc")
+app.add_typer(plans.app, name="plans")
 app.add_typer(samples.app, name="samples")
 app.command("serve")(serve.serve)
 

@@ -95,6 +95,11 @@ def load(
             progress.advance(tasks[table], rows)
 
         counts = load_sample(conn, directory, keyring, replace=replace, progress=advance)
+        if (directory / "plans").is_dir():  # plan layers through the import pipeline (issue 6)
+            from layers.samples import load_plans
+
+            for plan in load_plans(conn, directory, progress=advance):
+                counts[f"plans.{plan.layer_id} v{plan.version} ({plan.status})"] = plan.loaded
         progress.add_task("commit", total=None)
     table = Table("table", "rows", title=f"loaded {directory}")
     for name, count in counts.items():

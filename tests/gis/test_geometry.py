@@ -137,6 +137,17 @@ def test_repair_array() -> None:
     assert arr[2] is bowtie  # input untouched
 
 
+def test_repair_array_regroups_nested_parts_in_order() -> None:
+    # make_valid gives GEOMETRYCOLLECTION(MULTIPOLYGON, LINESTRING) for the spiked bowtie:
+    # flattening the nested parts puts them after the next geometry's parts.
+    spiked = Polygon([(0, 0), (2, 2), (2, 0), (0, 2), (0, 3), (0, 2), (0, 0)])
+    bowtie = Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    out, notes = geometry.repair_array(np.array([spiked, bowtie, spiked], dtype=object))
+    assert [shapely.get_num_geometries(g) for g in out] == [2, 2, 2]
+    assert all(abs(g.area - 2.0) < 1e-12 for g in out)
+    assert "dropped 1 line piece(s) of lower dimension" in notes[0]
+
+
 def test_point_on_surface_vectorised() -> None:
     ell = Polygon([(0, 0), (3, 0), (3, 1), (1, 1), (1, 3), (0, 3)])
     pts = geometry.point_on_surface(np.array([ell, box(5, 5, 6, 6)], dtype=object))

@@ -1,0 +1,276 @@
+-- Conflict analysis (layers/conflicts.py). Work tables are ordinary tables named {w}... (a
+-- prefix unique to the backend) so PostgreSQL can run the heavy statements with parallel
+-- workers, which temporary tables forbid; they are created and dropped inside the run's
+-- transaction, so no other session ever sees them and a failed run leaves none behind.
+--   {w}county  counties in EPSG:4549, subdivided (the chunks)
+--   {w}feat    the features taking part, in EPSG:4549, with a bit mask of the rule classes
+--              they belong to (cls), their 2023 first-level class (use2) and their chunk
+--   {w}x/{w}y  their parts after ST_Subdivide (first layer / every other layer), GiST-indexed
+--   {w}orient  the conflict types that apply, oriented on the (first, other) layer pairs
+--   {w}frag, {w}piece, {w}assigned   one chunk's fragments, pieces, and pieces with types
+-- Pieces are the polygonal parts of A ∩ B per feature pair (fragments of subdivided parts
+-- unioned back per pair), or of A − ∪B; then noise (< noise_m2), sliver (under the type's
+-- minimum area, or nowhere wider than the minimum width) or kept.
+
+-- name: setup
+-- The counties as chunks: a 1 km lookup grid (cell → the county holding its centre), so a
+-- feature's chunk is a hash join on integers, not a point-in-polygon test per feature.
+CREATE TABLE {w}orient (no int PRIMARY KEY, type text NOT NULL, severity text NOT NULL,
+    op text NOT NULL, x_lv bigint NOT NULL, y_lv bigint NOT NULL, swapped boolean NOT NULL,
+    x_bit int NOT NULL, y_bit int NOT NULL, diff_use boolean NOT NULL,
+    min_area double precision NOT NULL);
+CREATE TABLE {w}county AS
+SELECT code, ST_Subdivide(ST_Transform(geom, 4549), 256) AS geom
+FROM grid.admin_areas WHERE level = 'county';
+CREATE INDEX ON {w}county USING gist (geom);
+ANALYZE {w}county;
+CREATE TABLE {w}cell AS
+SELECT DISTINCT ON (i, j) i, j, c.code
+FROM (SELECT floor(ST_XMin(e) / 1000)::int AS i0, floor(ST_XMax(e) / 1000)::int AS i1,
+             floor(ST_YMin(e) / 1000)::int AS j0, floor(ST_YMax(e) / 1000)::int AS j1
+      FROM (SELECT ST_Extent(geom)::geometry AS e FROM {w}county) x) b
+CROSS JOIN generate_series(b.i0, b.i1) AS i
+CROSS JOIN generate_series(b.j0, b.j1) AS j
+JOIN {w}county c ON ST_Intersects(c.geom, ST_SetSRID(ST_MakePoint(i * 1000 + 500, j * 1000 + 500), 4549))
+ORDER BY i, j, c.code;
+CREATE UNIQUE INDEX ON {w}cell (i, j);
+ANALYZE {w}cell
+
+-- name: has_counties
+SELECT EXISTS (SELECT 1 FROM {w}county)
+
+-- name: insert_orient
+INSERT INTO {w}orient (no, type, severity, op, x_lv, y_lv, swapped, x_bit, y_bit, diff_use,
+    min_area)
+VALUES (:no, :type, :severity, :op, :x_lv, :y_lv, :swapped, :x_bit, :y_bit, :diff_use,
+    :min_area);
+ANALYZE {w}orient
+
+-- name: chunks
+SELECT code FROM grid.admin_areas WHERE level = 'county' ORDER BY code
+
+-- name: layer_features
+-- One layer's features for {w}raw (the layers are joined by UNION ALL), in metres. The cls
+-- placeholder is the layer's class bit mask, assembled from rule classes.
+SELECT f.id, f.layer_version_id AS lv, /*cls*/ AS cls, left(f.code_2023, 2) AS use2,
+       ST_Transform(f.geom, 4549) AS g
+FROM plans.features f WHERE f.layer_version_id = /*lv*/
+
+-- name: features
+-- Snapped to a 1 µm grid: edges two layers share then coincide exactly instead of crossing by
+-- nanometres. Features invalid once in metres (vertices millimetres apart may cross) are
+-- made valid. The chunk is the county of the 1 km cell holding the centre of the feature's
+-- bounding box (a partition, not a location: any one point per feature does, and it is cheap).
+CREATE TABLE {w}feat AS
+SELECT r.id, r.lv, r.cls, r.use2, coalesce(c.code, '') AS chunk,
+       CASE WHEN ST_IsValid(r.g) THEN r.g ELSE ST_CollectionExtract(ST_MakeValid(r.g), 3) END
+           AS geom
+FROM (SELECT id, lv, cls, use2, ST_SnapToGrid(g, :grid) AS g FROM {w}raw WHERE cls <> 0) r
+LEFT JOIN {w}cell c
+    ON c.i = floor((ST_XMin(r.g) + ST_XMax(r.g)) / 2000)::int
+   AND c.j = floor((ST_YMin(r.g) + ST_YMax(r.g)) / 2000)::int;
+DROP TABLE {w}raw
+
+-- name: subdivide
+CREATE UNIQUE INDEX ON {w}feat (id);
+ANALYZE {w}feat;
+CREATE TABLE {w}x AS
+SELECT id, lv, cls, use2, chunk, true AS whole, geom FROM {w}feat
+WHERE lv = :x_lv AND ST_NPoints(geom) <= :vertices
+UNION ALL
+SELECT id, lv, cls, use2, chunk, false, ST_Subdivide(geom, :vertices) FROM {w}feat
+WHERE lv = :x_lv AND ST_NPoints(geom) > :vertices;
+CREATE TABLE {w}y AS
+SELECT id, lv, cls, use2, chunk, true AS whole, geom FROM {w}feat
+WHERE lv <> :x_lv AND ST_NPoints(geom) <= :vertices
+UNION ALL
+SELECT id, lv, cls, use2, chunk, false, ST_Subdivide(geom, :vertices) FROM {w}feat
+WHERE lv <> :x_lv AND ST_NPoints(geom) > :vertices;
+CREATE INDEX ON {w}x USING gist (geom);
+CREATE INDEX ON {w}x (chunk);
+CREATE INDEX ON {w}y USING gist (geom);
+ANALYZE {w}x;
+ANALYZE {w}y
+
+-- name: chunk_frag
+-- Fragments of every (first-layer part, other-layer part) pair some intersection type
+-- applies to. The pairs placeholder is the types' class test on (x, y), integer and text
+-- comparisons only, so it is made before the costly ST_Intersects.
+CREATE TABLE {w}frag AS
+SELECT x.id AS x_id, y.id AS y_id, x.whole AND y.whole AS whole,
+       ST_CollectionExtract(ST_Intersection(x.geom, y.geom), 3) AS geom
+FROM {w}x x
+JOIN {w}y y ON y.geom && x.geom AND /*pairs*/ AND ST_Intersects(x.geom, y.geom)
+WHERE x.chunk = :chunk
+
+-- name: chunk_pieces
+-- Polygon pieces: of the intersections (fragments of subdivided features unioned back per
+-- feature pair), and of each A feature of a difference type minus the B parts it meets
+-- (A in the first layer and B in the others, or the other way round).
+CREATE TABLE {w}piece AS
+SELECT NULL::int AS no, p.x_id, p.y_id, d.geom, ST_Area(d.geom) AS planar
+FROM (
+    SELECT x_id, y_id, geom FROM {w}frag WHERE whole
+    UNION ALL
+    SELECT x_id, y_id, ST_UnaryUnion(ST_Collect(geom)) FROM {w}frag WHERE NOT whole
+    GROUP BY x_id, y_id
+) p
+CROSS JOIN LATERAL ST_Dump(p.geom) d
+UNION ALL
+SELECT r.no, a.id, NULL, d.geom, ST_Area(d.geom)
+FROM {w}orient r
+JOIN {w}feat a ON a.lv = r.x_lv AND (a.cls & r.x_bit) <> 0 AND a.chunk = :chunk
+CROSS JOIN LATERAL (
+    SELECT coalesce(ST_Difference(a.geom, ST_Union(b.geom)), a.geom) AS geom
+    FROM {w}y b
+    WHERE b.lv = r.y_lv AND (b.cls & r.y_bit) <> 0
+      AND b.geom && a.geom AND ST_Intersects(b.geom, a.geom)
+) rest
+CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(rest.geom, 3)) d
+WHERE r.op = 'difference' AND NOT r.swapped
+UNION ALL
+SELECT r.no, a.id, NULL, d.geom, ST_Area(d.geom)
+FROM {w}orient r
+JOIN {w}feat a ON a.lv = r.y_lv AND (a.cls & r.y_bit) <> 0 AND a.chunk = :chunk
+CROSS JOIN LATERAL (
+    SELECT coalesce(ST_Difference(a.geom, ST_Union(b.geom)), a.geom) AS geom
+    FROM {w}x b
+    WHERE b.lv = r.x_lv AND (b.cls & r.x_bit) <> 0
+      AND b.geom && a.geom AND ST_Intersects(b.geom, a.geom)
+) rest
+CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(rest.geom, 3)) d
+WHERE r.op = 'difference' AND r.swapped
+
+-- name: chunk_assign
+-- Each piece with the type(s) it makes, oriented A (builder) / B, and its kind.
+CREATE TABLE {w}assigned AS
+SELECT no, a_id, b_id,
+       CASE WHEN planar < :noise THEN 'noise'
+            WHEN planar < min_area OR thin THEN 'sliver' ELSE 'kept' END AS kind,
+       geom, planar, thin,
+       CASE WHEN planar >= :noise THEN ST_Area(ST_Transform(geom, 4490)::geography) END
+           AS area
+FROM (
+    SELECT r.no, r.min_area, p.geom, p.planar, p.x_id AS a_id, NULL::bigint AS b_id,
+           CASE WHEN p.planar >= :noise
+                THEN ST_IsEmpty(ST_Buffer(p.geom, -:half_width)) END AS thin
+    FROM {w}piece p
+    JOIN {w}orient r ON r.no = p.no
+    UNION ALL
+    SELECT r.no, r.min_area, p.geom, p.planar,
+           CASE WHEN r.swapped THEN p.y_id ELSE p.x_id END,
+           CASE WHEN r.swapped THEN p.x_id ELSE p.y_id END,
+           CASE WHEN p.planar >= :noise
+                THEN ST_IsEmpty(ST_Buffer(p.geom, -:half_width)) END
+    FROM {w}piece p
+    JOIN {w}feat x ON x.id = p.x_id
+    JOIN {w}feat y ON y.id = p.y_id
+    JOIN {w}orient r ON r.op = 'intersection' AND r.x_lv = x.lv AND r.y_lv = y.lv
+        AND (x.cls & r.x_bit) <> 0 AND (y.cls & r.y_bit) <> 0
+        AND (NOT r.diff_use OR x.use2 <> y.use2)
+    WHERE p.no IS NULL
+) s
+
+-- name: insert_patches
+INSERT INTO plans.conflict_patches (run_id, type, severity, a_layer_version_id, a_feature_id,
+    a_code, a_code_2023, b_layer_version_id, b_feature_id, b_code, b_code_2023, pieces,
+    area_m2, area_mu, area_ha, geom)
+SELECT :run, r.type, r.severity, fa.layer_version_id, k.a_id, fa.source_code, fa.code_2023,
+       CASE WHEN r.swapped THEN r.x_lv ELSE r.y_lv END, k.b_id, fb.source_code, fb.code_2023,
+       k.pieces, k.area, k.area / :m2_per_mu, k.area / 10000.0, k.geom
+FROM (
+    SELECT no, a_id, b_id, count(*) AS pieces, sum(area) AS area,
+           ST_Multi(ST_Collect(ST_Transform(geom, 4490))) AS geom
+    FROM {w}assigned WHERE kind = 'kept'
+    GROUP BY no, a_id, b_id
+) k
+JOIN {w}orient r ON r.no = k.no
+JOIN plans.features fa ON fa.id = k.a_id
+LEFT JOIN plans.features fb ON fb.id = k.b_id
+
+-- name: insert_slivers
+INSERT INTO plans.conflict_slivers (run_id, type, a_feature_id, b_feature_id, county_code,
+    area_m2, planar_area_m2, by_area, by_width, geom)
+SELECT :run, r.type, s.a_id, s.b_id, nullif(:chunk, ''), s.area, s.planar,
+       s.planar < r.min_area, s.thin, ST_Transform(s.geom, 4490)
+FROM {w}assigned s JOIN {w}orient r ON r.no = s.no
+WHERE s.kind = 'sliver'
+
+-- name: chunk_stats
+SELECT r.type, s.kind, count(*) AS n FROM {w}assigned s JOIN {w}orient r ON r.no = s.no
+GROUP BY r.type, s.kind
+
+-- name: clear_chunk
+DROP TABLE {w}frag, {w}piece, {w}assigned
+
+-- name: teardown
+DROP TABLE {w}orient, {w}county, {w}cell, {w}feat, {w}x, {w}y
+
+-- name: locate_patches
+-- County, street and community of each patch: the ones holding its point on surface.
+UPDATE plans.conflict_patches p
+SET community_code = h.community, street_code = h.street, county_code = h.county
+FROM (
+    SELECT DISTINCT ON (p.id) p.id, c.code AS community, c.parent_code AS street,
+           s.parent_code AS county
+    FROM plans.conflict_patches p
+    JOIN grid.admin_areas c ON c.level = 'community'
+        AND ST_Intersects(c.geom, ST_PointOnSurface(p.geom))
+    LEFT JOIN grid.admin_areas s ON s.code = c.parent_code
+    WHERE p.run_id = :run
+    ORDER BY p.id, c.code
+) h
+WHERE p.id = h.id;
+UPDATE plans.conflict_patches p SET county_code = h.code
+FROM (
+    SELECT DISTINCT ON (p.id) p.id, c.code
+    FROM plans.conflict_patches p
+    JOIN grid.admin_areas c ON c.level = 'county'
+        AND ST_Intersects(c.geom, ST_PointOnSurface(p.geom))
+    WHERE p.run_id = :run AND p.county_code IS NULL
+    ORDER BY p.id, c.code
+) h
+WHERE p.id = h.id
+
+-- name: new_run
+INSERT INTO plans.conflict_runs (title, rules_file, rules_sha256, parameters, created_by)
+VALUES (:title, :rules_file, :rules_sha256, CAST(:parameters AS jsonb), :created_by)
+RETURNING id
+
+-- name: run_layer
+INSERT INTO plans.conflict_run_layers (run_id, layer_version_id, role)
+VALUES (:run, :lv, :role)
+
+-- name: finish_run
+UPDATE plans.conflict_runs SET finished_at = clock_timestamp(), stats = CAST(:stats AS jsonb)
+WHERE id = :run
+
+-- name: summary_by_type
+SELECT t.type, t.severity, coalesce(p.n, 0) AS patches, coalesce(p.area, 0) AS area_m2,
+       coalesce(s.n, 0) AS slivers, coalesce(s.area, 0) AS sliver_m2
+FROM (SELECT key AS type, value ->> 'severity' AS severity
+      FROM plans.conflict_runs r, jsonb_each(r.parameters -> 'types') AS e(key, value)
+      WHERE r.id = :run) t
+LEFT JOIN (SELECT type, count(*) AS n, sum(area_m2) AS area FROM plans.conflict_patches
+           WHERE run_id = :run GROUP BY type) p ON p.type = t.type
+LEFT JOIN (SELECT type, count(*) AS n, sum(area_m2) AS area FROM plans.conflict_slivers
+           WHERE run_id = :run GROUP BY type) s ON s.type = t.type
+
+-- name: summary_by_county
+SELECT p.county_code, a.name AS county_name, p.type, count(*) AS patches,
+       sum(p.area_m2) AS area_m2
+FROM plans.conflict_patches p
+LEFT JOIN grid.admin_areas a ON a.code = p.county_code
+WHERE p.run_id = :run
+GROUP BY p.county_code, a.name, p.type
+ORDER BY p.county_code NULLS LAST, p.type
+
+-- name: runs
+SELECT r.id, r.title, r.started_at, r.finished_at, r.created_by,
+       (SELECT count(*) FROM plans.conflict_patches p WHERE p.run_id = r.id) AS patches
+FROM plans.conflict_runs r ORDER BY r.id
+
+-- name: run
+SELECT id, title, rules_file, rules_sha256, parameters, stats, started_at, finished_at,
+       created_by
+FROM plans.conflict_runs WHERE id = :run
