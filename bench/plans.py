@@ -101,6 +101,7 @@ def _import(engine: Engine, path: Path, layer: str, plan_type: str, scheme: str)
             load_schemes(config.schemes_file),
             imported_by="bench",
             densify_m=config.densify_m,
+            subdivide_vertices=config.subdivide_vertices,
         )
     seconds = time.perf_counter() - started
     return {

@@ -2,18 +2,19 @@
 
 A run compares a first layer with one or more others (or with every control line): the
 conflict types of the rule table that apply to each layer pair are compiled to class bit
-masks; the features that belong to a tested class go to work tables in EPSG:4549 metres
-(snapped to 1 µm, made valid where the transform crossed an edge), big polygons are cut with
-``ST_Subdivide``, and candidate pairs come from a GiST index, filtered by class before the
-costly ``ST_Intersects``. Then, one county at a time (the county of the 1 km cell holding the
-centre of each first-layer feature's bounding box; features outside every county form a
-last chunk), the pieces of A ∩ B (or A − ∪B) are cut, filtered into noise, slivers and kept
-pieces, measured on the CGCS2000 ellipsoid (``ST_Area(geography)`` on EPSG:4490) and stored:
-kept pieces as patches (one per type and feature pair), slivers in their own table. A
-county's work tables are dropped before the next, so memory stays flat in the number of
-counties. Work tables are ordinary tables (PostgreSQL may then use parallel workers, which
-temporary tables forbid) created and dropped inside the run's transaction: no other session
-sees them. The run is stored with its parameters and the layer versions it used.
+masks; the metric parts of the features that belong to a tested class (EPSG:4549, snapped to
+1 µm, valid, big polygons cut with ``ST_Subdivide``: made once at import, see
+:mod:`layers.parts`) go to work tables, and candidate pairs come from a GiST index, filtered
+by class before the costly test that their interiors meet. Then, one county at a time (the
+county of the 1 km cell holding the centre of each first-layer feature's bounding box;
+features outside every county form a last chunk), the pieces of A ∩ B (or A − ∪B) are cut,
+filtered into noise, slivers and kept pieces, measured on the CGCS2000 ellipsoid
+(``ST_Area(geography)`` on EPSG:4490) and stored: kept pieces as patches (one per type and
+feature pair), slivers in their own table. A county's work tables are dropped before the
+next, so memory stays flat in the number of counties. Work tables are ordinary tables
+(PostgreSQL may then use parallel workers, which temporary tables forbid) created and
+dropped inside the run's transaction: no other session sees them. The run is stored with its
+parameters and the layer versions it used.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy import Connection, text
 from gis.crs import GK_CM120_SRID
 from layers._sql import raw, sql
 from layers.errors import LayerError, RuleError, UnknownLayerError
+from layers.parts import SNAP_M
 from layers.registry import LayerInfo, VersionInfo, control_layers, get_layer, version
 from layers.rules import Orientation, Rules, class_sql, orientations
 from layers.settings import PlanSettings
@@ -50,9 +52,6 @@ __all__ = [
 MU_M2: Final = 10000 / 15
 """One 亩 in m², exactly (≈ 666.67)."""
 _MAX_CLASSES: Final = 30
-SNAP_M: Final = 1e-6
-"""Work geometries are snapped to a 1 µm grid in EPSG:4549: edges two layers share then
-coincide exactly instead of crossing by nanometres, which spares thousands of crumbs."""
 
 
 class ChunkStat(NamedTuple):
@@ -214,15 +213,13 @@ def run_conflicts(
         (has_counties_sql,) = work.sql("has_counties")
         has_counties = bool(conn.execute(text(has_counties_sql)).scalar())
         _load(conn, work, rules, layers, used, plan, bits)
-        work.run(conn, "subdivide", {"x_lv": used[0].id, "vertices": settings.subdivide_vertices})
         orient = _orient(conn, work, rules, used, plan, bits, settings)
         run_id = _new_run(conn, rules, layers, used, orient, settings, created_by)
         chunks = [*conn.execute(sql(__file__, "chunks")).scalars(), ""] if has_counties else [""]
-        pairs, pair_params = _pairs_sql(orient)
-        stats = [
-            _chunk(conn, work, run_id, chunk, settings, (pairs, pair_params), on_chunk)
-            for chunk in chunks
-        ]
+        indexes, frag = _frag_sql(conn, work, orient)
+        for statement in indexes:
+            conn.execute(text(statement))
+        stats = [_chunk(conn, work, run_id, chunk, settings, frag, on_chunk) for chunk in chunks]
         work.run(conn, "teardown")
         for statement in _split(raw(__file__, "locate_patches")):
             conn.execute(text(statement), {"run": run_id})
@@ -297,9 +294,14 @@ def _load(
         params[f"lv{i}"] = lv.id
         mask = _class_mask(rules, wanted[i], bits, layer.scheme, params)
         parts.append(template.replace("/*cls*/", mask).replace("/*lv*/", f":lv{i}"))
-    statement = f"CREATE TABLE {work.prefix}raw AS\n" + "\nUNION ALL\n".join(parts)
-    conn.execute(text(statement), params)
-    work.run(conn, "features", {"grid": SNAP_M})
+    first, *others = parts  # every type has the first layer on one side
+    conn.execute(text(f"CREATE TABLE {work.prefix}x AS\n{first}"), params)
+    conn.execute(text(f"CREATE TABLE {work.prefix}y AS\n" + "\nUNION ALL\n".join(others)), params)
+    work.run(conn, "index")
+    if any(o.swapped and o.rule.operation == "difference" for _, o in plan):
+        work.run(conn, "index_x")
+    if any(not o.swapped and o.rule.operation == "difference" for _, o in plan):
+        work.run(conn, "index_y")
 
 
 def _orient(
@@ -342,22 +344,52 @@ def _orient(
     return rows
 
 
-def _pairs_sql(orient: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
-    """The class test of the intersection types on a candidate pair (x, y), values bound."""
-    params: dict[str, Any] = {}
-    terms = []
+def _frag_sql(conn: Connection, work: _Work, orient: list[dict[str, Any]]) -> tuple[list[str], str]:
+    """The partial GiST indexes and the fragment statement of a chunk.
+
+    Each intersection type enumerates its pairs from the smaller of its two sides (the parts
+    of its class in the first layer, or in the other layer) and probes a partial GiST index
+    of the other side's class (``WHERE (cls & bit) <> 0``): a part then meets only
+    candidates some type pairs it with, and the larger side is never walked (in two
+    land-use plans most neighbours are of a class no type tests, and construction is the
+    smaller class). The side walked carries the chunk filter, so a pair falls in exactly one
+    chunk; a pair two types would both take is kept by the first only. Values are integers
+    from the database and the rule compiler, written as literals so that the planner can
+    match the partial indexes.
+    """
+    (count_sql,) = work.sql("class_counts")
+    counts: dict[tuple[str, int, int], int] = defaultdict(int)
+    for side, lv, mask, n in conn.execute(text(count_sql)):
+        for bit in range(_MAX_CLASSES):
+            if mask & (1 << bit):
+                counts[(side, lv, 1 << bit)] += n
+    (template,) = work.sql("chunk_frag")
+    indexes: dict[tuple[str, int], str] = {}
+    selects: list[str] = []
+    taken: list[str] = []
     for row in orient:
         if row["op"] != "intersection":
             continue
-        n = row["no"]
-        params |= {f"xl{n}": row["x_lv"], f"yl{n}": row["y_lv"], f"xb{n}": row["x_bit"],
-                   f"yb{n}": row["y_bit"]}  # fmt: skip
+        xl, yl, xb, yb = (int(row[k]) for k in ("x_lv", "y_lv", "x_bit", "y_bit"))
         use = " AND x.use2 <> y.use2" if row["diff_use"] else ""
-        terms.append(
-            f"(x.lv = :xl{n} AND y.lv = :yl{n} AND (x.cls & :xb{n}) <> 0"
-            f" AND (y.cls & :yb{n}) <> 0{use})"
+        test = f"x.lv = {xl} AND y.lv = {yl} AND (x.cls & {xb}) <> 0 AND (y.cls & {yb}) <> 0{use}"
+        walk, probe, bit = "x", "y", yb
+        if counts[("y", yl, yb)] < counts[("x", xl, xb)]:
+            walk, probe, bit = "y", "x", xb
+        indexes[(probe, bit)] = (
+            f"CREATE INDEX ON {work.prefix}{probe} USING gist (geom) WHERE (cls & {bit}) <> 0"
         )
-    return ("(" + " OR ".join(terms) + ")" if terms else "false"), params
+        before = "".join(f" AND NOT ({t})" for t in taken)
+        selects.append(
+            template.replace("/*walk*/", walk)
+            .replace("/*probe*/", probe)
+            .replace("/*pairs*/", f"{test}{before}")
+        )
+        taken.append(test)
+    if not selects:
+        return [], ""
+    statement = f"CREATE TABLE {work.prefix}frag AS\n" + "\nUNION ALL\n".join(selects)
+    return list(indexes.values()), statement
 
 
 def _new_run(
@@ -399,7 +431,7 @@ def _new_run(
             "rule": "sliver when planar area (EPSG:4549) < the type's minimum area, or "
             "ST_Buffer(piece, -min_width/2) is empty",
         },
-        "subdivide_vertices": settings.subdivide_vertices,
+        "subdivide_vertices": "as imported (plans.feature_parts)",
         "metric_crs": f"EPSG:{GK_CM120_SRID}",
         "area": "ST_Area(geom::geography) on EPSG:4490 (CGCS2000 ellipsoid)",
         "m2_per_mu": MU_M2,
@@ -430,11 +462,12 @@ def _chunk(
     run_id: int,
     chunk: str,
     settings: PlanSettings,
-    pairs: tuple[str, dict[str, Any]],
+    frag: str,
     on_chunk: Callable[[ChunkStat], None] | None,
 ) -> ChunkStat:
     started = time.perf_counter()
-    work.run(conn, "chunk_frag", {"chunk": chunk, **pairs[1]}, {"/*pairs*/": pairs[0]})
+    (empty,) = work.sql("empty_frag")
+    conn.execute(text(frag or empty), {"chunk": chunk})
     work.run(conn, "chunk_pieces", {"chunk": chunk})
     half = settings.min_width_m / 2
     work.run(conn, "chunk_assign", {"noise": settings.noise_m2, "half_width": half})

@@ -3,9 +3,10 @@
 -- workers, which temporary tables forbid; they are created and dropped inside the run's
 -- transaction, so no other session ever sees them and a failed run leaves none behind.
 --   {w}county  counties in EPSG:4549, subdivided (the chunks)
---   {w}feat    the features taking part, in EPSG:4549, with a bit mask of the rule classes
---              they belong to (cls), their 2023 first-level class (use2) and their chunk
---   {w}x/{w}y  their parts after ST_Subdivide (first layer / every other layer), GiST-indexed
+--   {w}x/{w}y  the metric parts (plans.feature_parts) of the features taking part (first
+--              layer / every other layer), with a bit mask of the rule classes they belong
+--              to (cls), their 2023 first-level class (use2) and their chunk; {w}y GiST-indexed
+--   {w}feat    one row per feature taking part: its classes, use2 and chunk
 --   {w}orient  the conflict types that apply, oriented on the (first, other) layer pairs
 --   {w}frag, {w}piece, {w}assigned   one chunk's fragments, pieces, and pieces with types
 -- Pieces are the polygonal parts of A ∩ B per feature pair (fragments of subdivided parts
@@ -50,58 +51,68 @@ ANALYZE {w}orient
 SELECT code FROM grid.admin_areas WHERE level = 'county' ORDER BY code
 
 -- name: layer_features
--- One layer's features for {w}raw (the layers are joined by UNION ALL), in metres. The cls
--- placeholder is the layer's class bit mask, assembled from rule classes.
-SELECT f.id, f.layer_version_id AS lv, /*cls*/ AS cls, left(f.code_2023, 2) AS use2,
-       ST_Transform(f.geom, 4549) AS g
-FROM plans.features f WHERE f.layer_version_id = /*lv*/
+-- One layer's metric parts (plans.feature_parts, made at import: EPSG:4549, snapped, valid,
+-- subdivided) that belong to a tested class, for {w}x (the first layer) or {w}y (the others,
+-- joined by UNION ALL). The cls placeholder is the layer's class bit mask, assembled from
+-- rule classes. The chunk is the county of the 1 km cell holding the centre of the
+-- feature's bounding box (a partition, not a location: any one point per feature does).
+SELECT * FROM (
+    SELECT p.feature_id AS id, p.part, p.layer_version_id AS lv, /*cls*/ AS cls,
+           left(f.code_2023, 2) AS use2, coalesce(c.code, '') AS chunk, p.parts = 1 AS whole,
+           p.geom
+    FROM plans.feature_parts p
+    JOIN plans.features f ON f.id = p.feature_id
+    LEFT JOIN {w}cell c ON c.i = p.cell_i AND c.j = p.cell_j
+    WHERE p.layer_version_id = /*lv*/
+    OFFSET 0  -- the class mask is computed once per part, not again for the filter
+) s WHERE cls <> 0
 
--- name: features
--- Snapped to a 1 µm grid: edges two layers share then coincide exactly instead of crossing by
--- nanometres. Features invalid once in metres (vertices millimetres apart may cross) are
--- made valid. The chunk is the county of the 1 km cell holding the centre of the feature's
--- bounding box (a partition, not a location: any one point per feature does, and it is cheap).
+-- name: index
+-- {w}feat: one row per feature (classes, chunk) for typing the pieces.
+CREATE INDEX ON {w}x (chunk);
+CREATE INDEX ON {w}y (chunk);
 CREATE TABLE {w}feat AS
-SELECT r.id, r.lv, r.cls, r.use2, coalesce(c.code, '') AS chunk,
-       CASE WHEN ST_IsValid(r.g) THEN r.g ELSE ST_CollectionExtract(ST_MakeValid(r.g), 3) END
-           AS geom
-FROM (SELECT id, lv, cls, use2, ST_SnapToGrid(g, :grid) AS g FROM {w}raw WHERE cls <> 0) r
-LEFT JOIN {w}cell c
-    ON c.i = floor((ST_XMin(r.g) + ST_XMax(r.g)) / 2000)::int
-   AND c.j = floor((ST_YMin(r.g) + ST_YMax(r.g)) / 2000)::int;
-DROP TABLE {w}raw
-
--- name: subdivide
+SELECT id, lv, cls, use2, chunk FROM {w}x WHERE part = 0
+UNION ALL
+SELECT id, lv, cls, use2, chunk FROM {w}y WHERE part = 0;
 CREATE UNIQUE INDEX ON {w}feat (id);
 ANALYZE {w}feat;
-CREATE TABLE {w}x AS
-SELECT id, lv, cls, use2, chunk, true AS whole, geom FROM {w}feat
-WHERE lv = :x_lv AND ST_NPoints(geom) <= :vertices
-UNION ALL
-SELECT id, lv, cls, use2, chunk, false, ST_Subdivide(geom, :vertices) FROM {w}feat
-WHERE lv = :x_lv AND ST_NPoints(geom) > :vertices;
-CREATE TABLE {w}y AS
-SELECT id, lv, cls, use2, chunk, true AS whole, geom FROM {w}feat
-WHERE lv <> :x_lv AND ST_NPoints(geom) <= :vertices
-UNION ALL
-SELECT id, lv, cls, use2, chunk, false, ST_Subdivide(geom, :vertices) FROM {w}feat
-WHERE lv <> :x_lv AND ST_NPoints(geom) > :vertices;
-CREATE INDEX ON {w}x USING gist (geom);
-CREATE INDEX ON {w}x (chunk);
-CREATE INDEX ON {w}y USING gist (geom);
 ANALYZE {w}x;
 ANALYZE {w}y
 
+-- name: index_x
+-- Only for difference types whose A side is in another layer: they look up first-layer parts.
+CREATE INDEX ON {w}x USING gist (geom)
+
+-- name: index_y
+-- Only for difference types whose A side is in the first layer: they look up other parts.
+CREATE INDEX ON {w}y USING gist (geom)
+
 -- name: chunk_frag
--- Fragments of every (first-layer part, other-layer part) pair some intersection type
--- applies to. The pairs placeholder is the types' class test on (x, y), integer and text
--- comparisons only, so it is made before the costly ST_Intersects.
-CREATE TABLE {w}frag AS
+-- Fragments of the (first-layer part x, other-layer part y) pairs of one intersection type
+-- (layers/conflicts.py joins the types by UNION ALL): the walk side's parts of the chunk
+-- probe the probe side's partial GiST index. The pairs placeholder is the type's class test
+-- on (x, y), integer and text comparisons only, so it is made before the costly geometry
+-- tests. Pairs whose interiors do not meet are left out (ST_Relate 'T********'): in two
+-- tessellations most candidate pairs are neighbours that only share an edge, and their
+-- intersection has no area.
 SELECT x.id AS x_id, y.id AS y_id, x.whole AND y.whole AS whole,
        ST_CollectionExtract(ST_Intersection(x.geom, y.geom), 3) AS geom
-FROM {w}x x
-JOIN {w}y y ON y.geom && x.geom AND /*pairs*/ AND ST_Intersects(x.geom, y.geom)
-WHERE x.chunk = :chunk
+FROM {w}/*walk*/ /*walk*/
+JOIN {w}/*probe*/ /*probe*/ ON /*probe*/.geom && /*walk*/.geom AND /*pairs*/
+    AND ST_Relate(x.geom, y.geom, 'T********')
+WHERE /*walk*/.chunk = :chunk
+
+-- name: class_counts
+-- Parts per side, layer version and class bit: which side of a type is the smaller.
+-- Counted per class mask, then split into bits (few masks, no per-bit scan).
+SELECT 'x' AS side, lv, cls, count(*) FROM {w}x GROUP BY lv, cls
+UNION ALL
+SELECT 'y', lv, cls, count(*) FROM {w}y GROUP BY lv, cls
+
+-- name: empty_frag
+-- No intersection type: difference types only.
+CREATE TABLE {w}frag (x_id bigint, y_id bigint, whole boolean, geom geometry)
 
 -- name: chunk_pieces
 -- Polygon pieces: of the intersections (fragments of subdivided features unioned back per
@@ -119,7 +130,11 @@ CROSS JOIN LATERAL ST_Dump(p.geom) d
 UNION ALL
 SELECT r.no, a.id, NULL, d.geom, ST_Area(d.geom)
 FROM {w}orient r
-JOIN {w}feat a ON a.lv = r.x_lv AND (a.cls & r.x_bit) <> 0 AND a.chunk = :chunk
+JOIN (SELECT id, lv, cls, geom FROM {w}x WHERE whole AND chunk = :chunk
+      UNION ALL
+      SELECT id, lv, cls, ST_UnaryUnion(ST_Collect(geom)) FROM {w}x
+      WHERE NOT whole AND chunk = :chunk GROUP BY id, lv, cls) a
+    ON a.lv = r.x_lv AND (a.cls & r.x_bit) <> 0
 CROSS JOIN LATERAL (
     SELECT coalesce(ST_Difference(a.geom, ST_Union(b.geom)), a.geom) AS geom
     FROM {w}y b
@@ -131,7 +146,11 @@ WHERE r.op = 'difference' AND NOT r.swapped
 UNION ALL
 SELECT r.no, a.id, NULL, d.geom, ST_Area(d.geom)
 FROM {w}orient r
-JOIN {w}feat a ON a.lv = r.y_lv AND (a.cls & r.y_bit) <> 0 AND a.chunk = :chunk
+JOIN (SELECT id, lv, cls, geom FROM {w}y WHERE whole AND chunk = :chunk
+      UNION ALL
+      SELECT id, lv, cls, ST_UnaryUnion(ST_Collect(geom)) FROM {w}y
+      WHERE NOT whole AND chunk = :chunk GROUP BY id, lv, cls) a
+    ON a.lv = r.y_lv AND (a.cls & r.y_bit) <> 0
 CROSS JOIN LATERAL (
     SELECT coalesce(ST_Difference(a.geom, ST_Union(b.geom)), a.geom) AS geom
     FROM {w}x b

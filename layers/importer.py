@@ -35,6 +35,7 @@ from gis.io import Record, open_vector
 from layers._sql import raw, sql
 from layers.classification import Classifier, Schemes, normalise_code
 from layers.errors import PlanImportError
+from layers.parts import make_parts
 from layers.registry import LayerSpec, ensure_layer, lock_layer
 
 __all__ = ["ImportReport", "RejectNote", "RepairNote", "file_sha256", "import_layer"]
@@ -119,6 +120,7 @@ def import_layer(
     snapshot_date: dt.date | None = None,
     imported_by: str = "system",
     densify_m: float = 200.0,
+    subdivide_vertices: int = 256,
     progress: Progress | None = None,
     total: Callable[[int | None], None] | None = None,
 ) -> ImportReport:
@@ -135,6 +137,8 @@ def import_layer(
     densify_m
         Split edges of a projected source longer than this before transforming (see
         :class:`layers.settings.PlanSettings`); 0 keeps the source vertices only.
+    subdivide_vertices
+        The vertex limit above which the metric parts of a feature are cut (layers/parts.py).
     progress, total
         Called with records processed per chunk, and once with the file's feature count.
     """
@@ -203,6 +207,7 @@ def import_layer(
             )
         conn.execute(sql(__file__, "finish"), {"n": loader.loaded, "id": row.id})
         conn.execute(text("ANALYZE plans.features"))
+        make_parts(conn, row.id, subdivide_vertices)
     return ImportReport(
         spec.id,
         "imported",

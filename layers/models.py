@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from gis.crs import STORAGE_SRID
+from gis.crs import GK_CM120_SRID, STORAGE_SRID
 from gis.dbmodel import schema_metadata
 
 CATEGORIES = ("建设", "农用", "生态", "水域", "其他")
@@ -133,6 +133,26 @@ class Feature(PlansBase):
     properties: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     geom: Mapped[Any] = mapped_column(
         Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=False
+    )
+
+
+class FeaturePart(PlansBase):
+    """A feature in EPSG:4549 metres, snapped, valid and cut above a vertex limit, made at
+    import (``layers/parts.py``) so that conflict runs need not transform and cut it again."""
+
+    __tablename__ = "feature_parts"
+    __table_args__ = (PrimaryKeyConstraint("feature_id", "part"),)
+
+    feature_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("plans.features.id", ondelete="CASCADE")
+    )
+    part: Mapped[int] = mapped_column(SmallInteger)
+    parts: Mapped[int] = mapped_column(SmallInteger)
+    layer_version_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    cell_i: Mapped[int] = mapped_column(Integer)
+    cell_j: Mapped[int] = mapped_column(Integer)
+    geom: Mapped[Any] = mapped_column(
+        Geometry("GEOMETRY", srid=GK_CM120_SRID, spatial_index=False), nullable=False
     )
 
 

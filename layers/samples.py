@@ -79,6 +79,7 @@ def load_plans(
                 code_field=layer.get("code_field"),
                 imported_by=imported_by,
                 densify_m=config.densify_m,
+                subdivide_vertices=config.subdivide_vertices,
                 progress=advance,
             )
         )

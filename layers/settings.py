@@ -32,7 +32,8 @@ class PlanSettings(BaseSettings):
     noise_m2
         Pieces under this area are numerical noise of CRS round trips, not slivers; counted.
     subdivide_vertices
-        Polygons with more vertices are cut by ``ST_Subdivide`` before pairing.
+        Polygons with more vertices are cut by ``ST_Subdivide`` (at import, into the metric
+        parts that conflict runs pair).
     site_tolerance_m2
         Overlaps of a project site with a control layer under this area are not findings.
     densify_m

@@ -113,6 +113,7 @@ def import_(
             snapshot_date=date,
             imported_by=_user(user),
             densify_m=config.densify_m,
+            subdivide_vertices=config.subdivide_vertices,
             progress=lambda n: progress.advance(task, n),
             total=lambda n: progress.update(task, total=n),
         )

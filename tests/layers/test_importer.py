@@ -282,3 +282,42 @@ def test_a_shapefile_checksum_covers_its_sidecars(sample_dir: Path, tmp_path: Pa
     before = file_sha256(tmp_path / "urban_plan.shp")
     (tmp_path / "urban_plan.cpg").write_text("GBK", encoding="ascii")
     assert file_sha256(tmp_path / "urban_plan.shp") != before
+
+
+def test_metric_parts_cover_every_feature(
+    conn: Connection, plans: dict[str, ImportReport], plan_settings: Any
+) -> None:
+    """Each imported feature has metric parts (EPSG:4549, valid, under the vertex limit)
+    whose area is the feature's: what conflict runs cut and measure."""
+    limit = plan_settings.subdivide_vertices
+    report = plans["eco_redline"]
+    stats = conn.execute(
+        text(
+            "SELECT count(DISTINCT f.id) AS features, count(p.feature_id) AS with_parts,"
+            " bool_and(ST_SRID(p.geom) = 4549 AND ST_IsValid(p.geom)) AS valid,"
+            " max(ST_NPoints(p.geom)) AS most, max(p.parts) AS most_parts"
+            " FROM plans.features f LEFT JOIN plans.feature_parts p ON p.feature_id = f.id"
+            " WHERE f.layer_version_id = :v"
+        ),
+        {"v": report.version_id},
+    ).one()
+    assert stats.features == report.loaded and stats.with_parts >= stats.features
+    assert stats.valid and stats.most <= limit
+    worst = conn.execute(
+        text(
+            "SELECT max(abs(p.area - ST_Area(ST_Transform(f.geom, 4549))) / p.area)"
+            " FROM plans.features f JOIN (SELECT feature_id, sum(ST_Area(geom)) AS area"
+            " FROM plans.feature_parts GROUP BY feature_id) p ON p.feature_id = f.id"
+            " WHERE f.layer_version_id = :v"
+        ),
+        {"v": report.version_id},
+    ).scalar_one()
+    assert worst < 1e-7  # the 1 µm snapping grid
+    big = conn.execute(
+        text(
+            "SELECT count(*) FROM plans.features WHERE ST_NPoints(geom) > :n"
+            " AND layer_version_id = :v"
+        ),
+        {"n": limit, "v": report.version_id},
+    ).scalar_one()
+    assert (stats.most_parts > 1) == (big > 0)
