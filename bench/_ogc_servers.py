@@ -2,12 +2,15 @@
 
 - ``onemap``: this platform (``services.asgi:app``), and ``onemap-pygeoapi``: the same app
   with the item routes sent through pygeoapi's own handler (``ONEMAP_OGC_FAST_ITEMS=false``),
-  to show what pygeoapi's request handling costs;
-- ``pygeoapi``: stock pygeoapi 0.24 with its PostgreSQL provider on ``grid.buildings``;
+  to show what pygeoapi's request handling costs; ``onemap-baseline``: the platform from
+  another source tree (``ONEMAP_BENCH_BASELINE``), for before/after figures in one run;
+- ``pygeoapi``: stock pygeoapi 0.24 with its PostgreSQL provider on ``grid.buildings``,
+  storage CRS left at its default (CRS84), and ``pygeoapi-4490``: the same with the
+  storage CRS declared EPSG:4490 (see :func:`_pygeoapi_provider` for why both);
 - ``tipg``: tipg 1.6 on ``grid.buildings``.
 
 Peers live in their own virtualenvs under ``.onemap/bench-venv/`` (never in ``.venv``). All
-run under uvicorn (through ``bench/_uvicorn.py``: TCP_NODELAY on the listening socket) with
+run under uvicorn (through ``bench/_uvicorn.py``: TCP_NODELAY, one accept per wake-up) with
 the same number of workers, the same HTTP implementation (h11), no access log, one at a time.
 """
 
@@ -23,10 +26,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 VENVS = ROOT / ".onemap" / "bench-venv"
@@ -103,27 +107,70 @@ def _running(command: list[str], env: dict[str, str], probe: str, log: Path) -> 
                 process.wait()
 
 
+POOL_SIZE = 2
+"""Async connections per worker for this platform: with two workers, four statements at
+once on two cores shared with PostgreSQL; more only queue inside the database (and the OS
+scheduler), where nothing keeps them in order, and p99 grows."""
+
+
 @contextmanager
-def onemap(dsn: str, workers: int, fast: bool = True) -> Iterator[System]:
+def onemap(
+    dsn: str, workers: int, fast: bool = True, baseline: Path | None = None
+) -> Iterator[System]:
+    """This platform; ``baseline``: the same from another source tree (a checkout of an
+    earlier version), with the settings that version was measured with."""
     port = _free_port()
     home = WORK / "home"
     env = {
         "ONEMAP_DATABASE_URL": dsn,
         "ONEMAP_HOME": str(home),
         "ONEMAP_OGC_FAST_ITEMS": "true" if fast else "false",
-        "ONEMAP_OGC_POOL_SIZE": "16",  # wrk's 16 connections may all land on one worker
+        "ONEMAP_OGC_POOL_SIZE": str(16 if baseline else POOL_SIZE),
         "ONEMAP_OGC_PUBLIC_URL": f"http://127.0.0.1:{port}/ogc",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(baseline or ROOT),
     }
     base = f"http://127.0.0.1:{port}/ogc"
-    name = "onemap" if fast else "onemap-pygeoapi"
+    name = "onemap-baseline" if baseline else ("onemap" if fast else "onemap-pygeoapi")
     command = _uvicorn(Path(sys.executable), "services.asgi:app", port, workers)
+    command += ["--app-dir", str(baseline or ROOT)]  # uvicorn puts it first on sys.path
     with _running(command, env, f"{base}/collections/buildings", WORK / f"{name}.log"):
         yield System(name, f"{base}/collections/buildings/items", "", "geometry")
 
 
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG4490 = "http://www.opengis.net/def/crs/EPSG/0/4490"
+
+
+def _pygeoapi_provider(url: URL, storage_4490: bool) -> dict[str, Any]:
+    """The PostgreSQL provider as pygeoapi documents it; which storage CRS to declare is
+    the one choice that matters.
+
+    Our columns hold CGCS2000 lon/lat numbers. Declared as ``storage_crs`` EPSG:4490
+    (with ``always_xy`` so output axes are right), every request whose output CRS is the
+    default CRS84 builds a new pyproj ``Transformer`` 4490 -> CRS84 (pygeoapi does not
+    cache it), and PROJ needs ~0.4 s of CPU to find that operation (no registered
+    transformation: it searches, then falls back to a ballpark one): ~2 requests/s per
+    core. Left at the default storage CRS (CRS84), the numbers are served as they are
+    (right to < 1 m, as in this platform), with no transformation; its bbox and spatial
+    CQL2 then compare SRID 4326 envelopes with SRID 4490 columns, which PostGIS refuses.
+    """
+    provider: dict[str, Any] = {
+        "type": "feature",
+        "name": "PostgreSQL",
+        "data": {"host": url.host, "port": url.port, "dbname": url.database,
+                 "user": url.username, "password": url.password,
+                 "search_path": ["grid", "public"]},
+        "id_field": "id",
+        "table": "buildings",
+        "geom_field": "geom",
+    }  # fmt: skip
+    if storage_4490:
+        provider |= {"storage_crs": EPSG4490, "always_xy": True, "crs": [CRS84, EPSG4490]}
+    return provider
+
+
 @contextmanager
-def pygeoapi(dsn: str, workers: int) -> Iterator[System]:
+def pygeoapi(dsn: str, workers: int, storage_4490: bool = False) -> Iterator[System]:
     python = ensure_peer("pygeoapi")
     port = _free_port()
     url = make_url(dsn)
@@ -158,24 +205,13 @@ def pygeoapi(dsn: str, workers: int) -> Iterator[System]:
                 "keywords": ["buildings"],
                 "extents": {"spatial": {"bbox": [118.4, 34.0, 119.8, 35.1],
                                         "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}},
-                "providers": [{
-                    "type": "feature",
-                    "name": "PostgreSQL",
-                    "data": {"host": url.host, "port": url.port, "dbname": url.database,
-                             "user": url.username, "password": url.password,
-                             "search_path": ["grid", "public"]},
-                    "id_field": "id",
-                    "table": "buildings",
-                    "geom_field": "geom",
-                    "storage_crs": "http://www.opengis.net/def/crs/EPSG/0/4490",
-                    "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84",
-                            "http://www.opengis.net/def/crs/EPSG/0/4490"],
-                }],
+                "providers": [_pygeoapi_provider(url, storage_4490)],
             }
         },
     }  # fmt: skip
-    config_path = WORK / "pygeoapi-peer.yml"
-    openapi_path = WORK / "pygeoapi-peer-openapi.yml"
+    name = "pygeoapi-4490" if storage_4490 else "pygeoapi"
+    config_path = WORK / f"{name}-peer.yml"
+    openapi_path = WORK / f"{name}-peer-openapi.yml"
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
     subprocess.run(
         [str(python.parent / "pygeoapi"), "openapi", "generate", str(config_path),
@@ -185,8 +221,8 @@ def pygeoapi(dsn: str, workers: int) -> Iterator[System]:
     env = {"PYGEOAPI_CONFIG": str(config_path), "PYGEOAPI_OPENAPI": str(openapi_path)}
     base = f"http://127.0.0.1:{port}"
     command = _uvicorn(python, "pygeoapi.starlette_app:APP", port, workers)
-    with _running(command, env, f"{base}/collections/buildings", WORK / "pygeoapi.log"):
-        yield System("pygeoapi", f"{base}/collections/buildings/items", "f=json", "geom")
+    with _running(command, env, f"{base}/collections/buildings", WORK / f"{name}.log"):
+        yield System(name, f"{base}/collections/buildings/items", "f=json", "geom")
 
 
 @contextmanager

@@ -2,20 +2,23 @@
 
 For each city scale (``ONEMAP_BENCH_SCALES``, default ``medium,large``) a database
 ``ogc_bench_<scale>`` in the local cluster gets the synthetic city (``onemap samples
-generate`` + ``load``); when that cannot be done, or for the scale ``synthetic``, 300 000
-synthetic buildings are written with ``generate_series`` instead (reported as ``data``).
-It is vacuumed until the visibility map covers the buildings. Then each server runs alone,
-with the same workers (``ONEMAP_BENCH_WORKERS``, default: CPUs), and wrk drives 16
-connections for
-``ONEMAP_BENCH_SECONDS`` (default 10) per request, after a warm-up:
+generate`` + ``load``; ``large`` is copied from :data:`LOADED` when that database exists and
+is idle); when that cannot be done, or for the scale ``synthetic``, 300 000 synthetic
+buildings are written with ``generate_series`` instead (reported as ``data``). Its schema
+is brought to head, and it is vacuumed until the visibility map covers the buildings. Then
+each server runs alone, with the same workers (``ONEMAP_BENCH_WORKERS``, default: CPUs),
+and wrk drives 16 connections for ``ONEMAP_BENCH_SECONDS`` (default 10) per request, after
+a warm-up:
 
 - first page of buildings (limit 100); a dense 500 m bbox (limit 1000); the page after
   100 000 features, reached through ``next`` links (ours: keyset cursor; the peers' links
   are offsets); one item; a CQL2 attribute filter; a CQL2 ``S_INTERSECTS`` filter.
 
-pgbench runs our SQL for each request (the physical limit). Targets (issue 7): at least
-1.5x tipg and 3x stock pygeoapi on list requests, at least tipg on one item, p99 under 4x
-p50 for ours. Results go to ``.onemap/bench/ogc-results.{json,md}``.
+``ONEMAP_BENCH_BASELINE=/path/to/an/older/tree`` adds that version of this platform to the
+same run (before/after figures against the same peers). pgbench runs our SQL for each
+request (the physical limit). Targets (issue 7): at least 1.5x tipg and 3x stock pygeoapi
+on list requests, at least tipg on one item, p99 under 4x p50 for ours; a peer that answers
+with errors is reported, not compared. Results go to ``.onemap/bench/ogc-results.{json,md}``.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
 
 from bench import _ogc_load as load
@@ -45,6 +48,9 @@ WORK = ROOT / ".onemap" / "bench"
 CONNECTIONS = 16
 DEEP = 100_000
 SYNTHETIC_BUILDINGS = 300_000
+LOADED = {"large": "onemap_large_grid"}
+"""Databases of the local cluster that already hold a city (loaded with the migrations),
+copied instead of generating the city again."""
 LIST_REQUESTS = ("first_page", "bbox_500m", "deep_page", "cql2_attribute", "cql2_intersects")
 
 
@@ -126,12 +132,19 @@ def prepare(scale: str, admin: Engine, server: Any) -> tuple[URL, str]:
             {"n": name},
         ).scalar_one_or_none()
     if exists.first() is not None and comment and comment.startswith("ogc bench ready"):
+        engine = create_engine(url)
+        upgrade(engine)  # a database made by an older bench: bring its schema to head
+        engine.dispose()
         return url, comment.removeprefix("ogc bench ready: ")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE onemap_template'))
+        loaded = _clone_loaded(conn, scale, name)
+        if loaded is None:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE onemap_template'))
     engine = create_engine(url)
     upgrade(engine)
+    if loaded is not None:
+        return _ready(admin, engine, name, f"sample city {scale} (copy of {loaded})")
     dsn = url.render_as_string(hide_password=False)
     env = {"ONEMAP_DATABASE_URL": dsn, "ONEMAP_SECRET_KEY": secrets.token_urlsafe(32)}
     city = WORK / f"city-{scale}"
@@ -154,9 +167,32 @@ def prepare(scale: str, admin: Engine, server: Any) -> tuple[URL, str]:
         _synthetic_buildings(engine, SYNTHETIC_BUILDINGS)
         if data.startswith("sample"):
             data = f"synthetic ({count} buildings in sample {scale} < {DEEP + 1000})"
+    return _ready(admin, engine, name, data)
+
+
+def _clone_loaded(conn: Connection, scale: str, name: str) -> str | None:
+    """Copy a database already holding the city of ``scale`` (:data:`LOADED`) into ``name``
+    (a file copy takes a minute where generating the large city takes fifteen); None when
+    there is none, or it is in use (a template must have no sessions)."""
+    source = LOADED.get(scale)
+    if source is None:
+        return None
+    found = conn.execute(
+        text("SELECT count(*) FROM pg_stat_activity WHERE datname = :s"), {"s": source}
+    ).scalar_one()
+    exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :s"), {"s": source})
+    if exists.first() is None or found:
+        return None
+    conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source}" STRATEGY = FILE_COPY'))
+    return source
+
+
+def _ready(admin: Engine, engine: Engine, name: str, data: str) -> tuple[URL, str]:
+    """Mark the bench database complete (its comment names the data); returns URL and data."""
     with engine.connect() as conn:
         count = conn.execute(text("SELECT count(*) FROM grid.buildings")).scalar_one()
     data = f"{data}: {count} buildings"
+    url = engine.url
     engine.dispose()
     with admin.connect() as conn:
         quoted = data.replace("'", "''")
@@ -322,31 +358,42 @@ def _verdict(scale: dict[str, Any]) -> dict[str, Any]:
     return verdict
 
 
+SYSTEMS = {
+    "onemap": "this platform",
+    "onemap-baseline": "this platform, baseline",
+    "onemap-pygeoapi": "via pygeoapi handler",
+    "pygeoapi": "stock pygeoapi 0.24",
+    "pygeoapi-4490": "stock pygeoapi 0.24, storage_crs 4490",
+    "tipg": "tipg 1.6",
+    "postgis": "bare PostGIS (pgbench)",
+}
+"""Column titles, in table order; a system missing from a run is left out."""
+
+
+def _cell(f: dict[str, Any] | None) -> str:
+    if f is None:
+        return "–"
+    bad = "" if f.get("status", 200) == 200 and not f["errors"] else (
+        f" ⚠ HTTP {f.get('status')}, {f['errors']} errors")  # fmt: skip
+    got = f" ({f['features']} f.)" if "features" in f else ""
+    return (f"{f['rps']:.0f} req/s, p50 {f['p50_ms']:.1f} / p99 {f['p99_ms']:.1f} ms"
+            f"{got}{bad}")  # fmt: skip
+
+
 def _markdown(results: dict[str, Any]) -> str:
     lines = []
     for scale, found in results["scales"].items():
-        header = (
-            "| request | this platform | via pygeoapi handler | stock pygeoapi 0.24"
-            " | tipg 1.6 | bare PostGIS (pgbench) |"
-        )
-        lines += [f"### {scale}: {found['data']}", "", header, "|---|---|---|---|---|---|"]
+        systems = [s for s in SYSTEMS if s in found]
+        lines += [f"### {scale}: {found['data']}", "",
+                  "| request | " + " | ".join(SYSTEMS[s] for s in systems) + " |",
+                  "|---|" + "---|" * len(systems)]  # fmt: skip
         for request in found["onemap"]:
-            cells = []
-            for system in ("onemap", "onemap-pygeoapi", "pygeoapi", "tipg", "postgis"):
-                f = found.get(system, {}).get(request)
-                if f is None:
-                    cells.append("–")
-                    continue
-                bad = (
-                    ""
-                    if f.get("status", 200) == 200 and not f["errors"]
-                    else (f" ⚠ HTTP {f.get('status')}, {f['errors']} errors")
-                )
-                got = f" ({f['features']} f.)" if "features" in f else ""
-                cells.append(f"{f['rps']:.0f} req/s, p50 {f['p50_ms']:.1f} / p99 "
-                             f"{f['p99_ms']:.1f} ms{got}{bad}")  # fmt: skip
+            cells = [_cell(found[s].get(request)) for s in systems]
             lines.append(f"| {request} | " + " | ".join(cells) + " |")
-        lines += ["", f"targets met: {found['verdict']}", ""]
+        ratios = {r: f"{f.get('x_tipg', '–')}× tipg, {f.get('x_pygeoapi', '–')}× pygeoapi, "
+                     f"p99/p50 {f['p99_ms'] / f['p50_ms']:.1f}" if f["p50_ms"] else "–"
+                  for r, f in found["onemap"].items()}  # fmt: skip
+        lines += ["", f"targets met: {found['verdict']}", "", f"ours: {ratios}", ""]
     return "\n".join(lines)
 
 
@@ -362,12 +409,16 @@ def run() -> dict[str, object]:
     server, admin = _cluster()
     results: dict[str, Any] = {"workers": workers, "connections": CONNECTIONS,
                                "seconds": seconds, "scales": {}}  # fmt: skip
+    baseline = _env("ONEMAP_BENCH_BASELINE", "")
     starters: list[tuple[str, Callable[[str], AbstractContextManager[servers.System]]]] = [
         ("onemap", lambda dsn: servers.onemap(dsn, workers)),
+        *([("onemap-baseline", lambda dsn: servers.onemap(dsn, workers, baseline=Path(baseline)))]
+          if baseline else []),
         ("onemap-pygeoapi", lambda dsn: servers.onemap(dsn, workers, fast=False)),
         ("pygeoapi", lambda dsn: servers.pygeoapi(dsn, workers)),
+        ("pygeoapi-4490", lambda dsn: servers.pygeoapi(dsn, workers, storage_4490=True)),
         ("tipg", lambda dsn: servers.tipg(dsn, workers)),
-    ]
+    ]  # fmt: skip
     for scale in scales:
         url, data = prepare(scale, admin, server)
         from gis.engine import create_engine
@@ -391,7 +442,7 @@ def run() -> dict[str, object]:
             request: load.pgbench(plain, sql, seconds, CONNECTIONS).as_dict()
             for request, sql in _bare_sql(url, constants).items()
         }
-        for name in ("onemap-pygeoapi", "pygeoapi", "tipg"):
+        for name in [n for n, _ in starters if n != "onemap"]:
             if "error" in found.get(name, {}):
                 found.pop(name)
         found["verdict"] = _verdict(found)

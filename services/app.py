@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         app.state.engine.dispose()
-        app.state.ogc.close()
+        await app.state.ogc.aclose()
 
     app = Starlette(
         routes=[Route("/health", health), *ogc_routes(ogc)],

@@ -40,7 +40,9 @@ class OgcSettings(BaseSettings):
         One query's time limit; a filter that needs longer is answered with HTTP 400.
     pool_size
         Database connections per worker process for the feature routes (kept open; a
-        request waits for one rather than opening more).
+        request waits for one, first come first served, rather than opening more). About
+        the cores divided by the workers, plus one: statements beyond what the cores run
+        only queue in the OS scheduler and stretch p99 (services/ogcapi/pool.py).
     fast_items
         Serve ``/items`` as GeoJSON with our own routes (SQL-built responses); False routes
         them through pygeoapi's handler with our provider (kept for measurement).
@@ -53,7 +55,7 @@ class OgcSettings(BaseSettings):
     max_limit: int = Field(default=10_000, ge=1)
     count_limit: int = Field(default=100_000, ge=0)
     statement_timeout_ms: int = Field(default=15_000, ge=100)
-    pool_size: int = Field(default=16, ge=1)
+    pool_size: int = Field(default=3, ge=1)
     fast_items: bool = True
 
 

@@ -5,7 +5,8 @@ routes and provider; GeoJSON built inside PostGIS.
   publish a new kind of collection); :mod:`.specs` is what a collection is.
 - :mod:`.params`, :mod:`.cql`, :mod:`.crs`, :mod:`.values` read and check requests;
   :mod:`.sql` writes the statements; :mod:`.pages` does keyset paging.
-- :mod:`.features`, :mod:`.metadata`, :mod:`.routes` answer HTTP; :mod:`.provider` is the
+- :mod:`.features`, :mod:`.metadata`, :mod:`.routes` answer HTTP (features on the event
+  loop, through the async connections of :mod:`.pool`); :mod:`.provider` is the
   pygeoapi plugin; :mod:`.config` generates pygeoapi's configuration and OpenAPI document;
   :mod:`.service` holds one process's state.
 """

@@ -1,9 +1,9 @@
 """The feature routes as GeoJSON: ``/collections/{id}/items`` and ``/items/{featureId}``.
 
 PostGIS returns the features as one text (services/ogcapi/sql.py); Python checks the
-request, runs one statement and frames the text with ``numberMatched``, ``numberReturned``,
-``timeStamp`` and the links. HTML and JSON-LD go to pygeoapi (same SQL, through our
-provider).
+request, awaits one statement on the async pool (services/ogcapi/pool.py) and frames the
+text with ``numberMatched``, ``numberReturned``, ``timeStamp`` and the links. HTML and
+JSON-LD go to pygeoapi (same SQL, through our provider).
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import Engine
-
 from services.ogcapi import params
 from services.ogcapi.errors import BadRequestError, NotFoundError
 from services.ogcapi.pages import encode_cursor, page_url
 from services.ogcapi.params import ItemsRequest
+from services.ogcapi.pool import AsyncPool
 from services.ogcapi.specs import CollectionSpec
 from services.ogcapi.sql import item_statement, items_statement
 
@@ -70,8 +69,8 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def items(
-    engine: Engine,
+async def items(
+    pool: AsyncPool,
     spec: CollectionSpec,
     query: Sequence[tuple[str, str]],
     base_url: str,
@@ -82,10 +81,9 @@ def items(
     default_limit, max_limit, count_limit = limits
     request = params.items_request(query, spec, default_limit, max_limit)
     statement = items_statement(spec, request, count_limit)
-    with engine.connect() as conn:
-        features, fetched, first_key, last_key, matched = conn.exec_driver_sql(
-            statement.sql, statement.values
-        ).one()
+    row = await pool.fetchone(statement.sql, statement.values)
+    assert row is not None  # an aggregate without GROUP BY: always one row
+    features, fetched, first_key, last_key, matched = row
     returned = min(int(fetched), request.limit)
     items_url = f"{base_url}/collections/{spec.id}/items"
     links = _page_links(request, query, items_url, spec, int(fetched), first_key, last_key)
@@ -135,8 +133,8 @@ def _page_links(
     return links
 
 
-def item(
-    engine: Engine,
+async def item(
+    pool: AsyncPool,
     spec: CollectionSpec,
     feature_id: str,
     query: Sequence[tuple[str, str]],
@@ -149,8 +147,8 @@ def item(
     if key is None:
         raise NotFoundError(f"no feature {feature_id[:100]!r} in {spec.id}")
     statement = item_statement(spec, key, output)
-    with engine.connect() as conn:
-        text = conn.exec_driver_sql(statement.sql, statement.values).scalar_one_or_none()
+    row = await pool.fetchone(statement.sql, statement.values)
+    text: str | None = row[0] if row is not None else None
     if text is None:
         raise NotFoundError(f"no feature {feature_id[:100]!r} in {spec.id}")
     item_url = f"{base_url}/collections/{spec.id}/items/{feature_id}"

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -32,19 +33,19 @@ from services.ogcapi.specs import CollectionSpec
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _database_error(exc: DBAPIError) -> OgcError:
+def _database_error(exc: DBAPIError | psycopg.Error) -> OgcError:
     """What a database error means for the client: only a timeout or a value the database
     rejects is the request's fault (400); a lost server is a 503; anything else is ours."""
-    import psycopg
-
-    orig = exc.orig
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
     if isinstance(orig, psycopg.errors.QueryCanceled):
         return BadRequestError(
             "the query took too long: narrow it with bbox, filter or a smaller limit"
         )
     if isinstance(orig, psycopg.DataError):
         return BadRequestError(f"a value was rejected: {str(orig).strip().splitlines()[0][:200]}")
-    if isinstance(orig, psycopg.OperationalError) or exc.connection_invalidated:
+    if isinstance(orig, psycopg.OperationalError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
         return UnavailableError("the database is not reachable; try again later")
     raise exc
 
@@ -62,13 +63,14 @@ class OgcRoutes:
     def _base(self, request: Request) -> str:
         return self.service.base_url(request.url.scheme, request.headers.get("host"))
 
-    async def _guard(self, request: Request, work: Callable[[], Response]) -> Response:
-        """Run ``work`` in the thread pool; OGC errors and database failures as OGC JSON."""
+    async def _guard(self, work: Callable[[], Awaitable[Response]]) -> Response:
+        """Await ``work`` on the event loop (it never blocks: its one statement goes to the
+        async pool); OGC errors and database failures as OGC JSON."""
         try:
-            return await run_in_threadpool(work)
+            return await work()
         except OgcError as exc:
             return error_response(exc)
-        except DBAPIError as exc:
+        except (DBAPIError, psycopg.Error) as exc:
             return error_response(_database_error(exc))
 
     # --- pygeoapi -------------------------------------------------------------------------
@@ -141,17 +143,20 @@ class OgcRoutes:
         if chosen != "json":
             return await self._pygeoapi(request, describe_collections)
         base = self._base(request)
-        return await self._guard(
-            request, lambda: _json(metadata.collections(self.service.registry(), base))
-        )
+
+        async def work() -> Response:
+            registry = await self.service.current_registry()
+            return _json(metadata.collections(registry, base))
+
+        return await self._guard(work)
 
     async def collection(self, request: Request) -> Response:
         from pygeoapi.api import describe_collections
 
         cid = request.path_params["cid"]
 
-        def work() -> Response:
-            spec = self.service.registry().get(cid)
+        async def work() -> Response:
+            spec = (await self.service.current_registry()).get(cid)
             return _json(metadata.collection(spec, self._base(request)))
 
         return await self._dispatch(request, work, describe_collections, cid)
@@ -161,8 +166,8 @@ class OgcRoutes:
 
         cid = request.path_params["cid"]
 
-        def work() -> Response:
-            spec = self.service.registry().get(cid)
+        async def work() -> Response:
+            spec = (await self.service.current_registry()).get(cid)
             document = metadata.queryables(spec, self._base(request))
             return _json(document, "application/schema+json")
 
@@ -174,10 +179,10 @@ class OgcRoutes:
         cid = request.path_params["cid"]
         ogc = self.service.ogc
 
-        def work() -> Response:
-            spec = self.service.registry().get(cid)
-            answer = features.items(
-                self.service.engine,
+        async def work() -> Response:
+            spec = (await self.service.current_registry()).get(cid)
+            answer = await features.items(
+                self.service.pool,
                 spec,
                 request.query_params.multi_items(),
                 self._base(request),
@@ -200,10 +205,10 @@ class OgcRoutes:
 
         cid, fid = request.path_params["cid"], request.path_params["fid"]
 
-        def work() -> Response:
-            spec = self.service.registry().get(cid)
-            answer = features.item(
-                self.service.engine,
+        async def work() -> Response:
+            spec = (await self.service.current_registry()).get(cid)
+            answer = await features.item(
+                self.service.pool,
                 spec,
                 fid,
                 request.query_params.multi_items(),
@@ -228,7 +233,7 @@ class OgcRoutes:
     async def _dispatch(
         self,
         request: Request,
-        work: Callable[[], Response],
+        work: Callable[[], Awaitable[Response]],
         pygeoapi_function: Callable[..., Any],
         *args: str,
         fast: bool = True,
@@ -239,8 +244,8 @@ class OgcRoutes:
         try:
             chosen = self._format(request)
             if chosen == "json" and fast:
-                return await self._guard(request, work)
-            spec = await run_in_threadpool(self.service.registry().get, args[0])
+                return await self._guard(work)
+            spec = (await self.service.current_registry()).get(args[0])
             if check is not None:
                 check(spec)
         except OgcError as exc:

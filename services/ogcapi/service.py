@@ -17,17 +17,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from gis.engine import create_engine, database_url
 from services.ogcapi import config
+from services.ogcapi.pool import AsyncPool, connect_kwargs
 from services.ogcapi.provider import register_engine, unregister_engine
 from services.ogcapi.sources import Registry, build_registry
-from services.settings import Settings
+from services.settings import OgcSettings, Settings
 
 if TYPE_CHECKING:
     from pygeoapi.api import API
 
 RECHECK_S: Final = 2.0
+SYNC_POOL_SIZE: Final = 4
+"""Connections of the synchronous engine: HTML and JSON-LD pages, registry rebuilds."""
 MAX_APIS: Final = 16
 _HOST: Final = re.compile(r"^(?:[A-Za-z0-9.\-_]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
 
@@ -36,26 +40,34 @@ def state_dir(settings: Settings) -> Path:
     return (settings.database.home / "ogc").absolute()
 
 
-def ogc_engine(settings: Settings, pool_size: int | None = None) -> Engine:
-    """An engine for the feature routes: read-only statements in autocommit (no BEGIN and
-    ROLLBACK round trips), no ping per checkout (a dead connection is a 503 and is dropped),
-    UTC timestamps, a statement timeout, and custom plans for every query (a generic plan
-    cannot know whether a bbox is small)."""
-    ogc = settings.ogc
-    options = (
+def session_options(ogc: OgcSettings) -> str:
+    """Every OGC connection: UTC timestamps, a statement timeout, and custom plans for every
+    query (a generic plan cannot know whether a bbox is small)."""
+    return (
         f"-c timezone=UTC -c statement_timeout={ogc.statement_timeout_ms}"
         " -c plan_cache_mode=force_custom_plan"
     )
-    size = pool_size or ogc.pool_size
+
+
+def ogc_engine(settings: Settings, pool_size: int | None = None) -> Engine:
+    """The synchronous engine (registry, pygeoapi's provider): read-only statements in
+    autocommit (no BEGIN and ROLLBACK round trips), no ping per checkout (a dead connection
+    is a 503 and is dropped)."""
     return create_engine(
         database_url(settings.database),
-        pool_size=size,
+        pool_size=pool_size or SYNC_POOL_SIZE,
         max_overflow=0,  # no churn: a new backend's first PostGIS query costs ~10 ms
         pool_timeout=30,
         pool_pre_ping=False,
         isolation_level="AUTOCOMMIT",
-        connect_args={"options": options},
+        connect_args={"options": session_options(settings.ogc)},
     )
+
+
+def ogc_pool(settings: Settings) -> AsyncPool:
+    """The feature routes' async pool: ``ONEMAP_OGC_POOL_SIZE`` connections per worker."""
+    connect = connect_kwargs(database_url(settings.database), session_options(settings.ogc))
+    return AsyncPool(connect, settings.ogc.pool_size)
 
 
 class OgcService:
@@ -65,6 +77,7 @@ class OgcService:
         self.settings = settings
         self.ogc = settings.ogc
         self.engine = engine or ogc_engine(settings)
+        self.pool = ogc_pool(settings)
         self.engine_key = f"onemap-{id(self):x}"
         self.directory = state_dir(settings)
         register_engine(self.engine_key, self.engine)
@@ -78,6 +91,11 @@ class OgcService:
     def close(self) -> None:
         unregister_engine(self.engine_key)
         self.engine.dispose()
+
+    async def aclose(self) -> None:
+        """Close the async pool's connections, then the engine (at shutdown)."""
+        await self.pool.close()
+        self.close()
 
     # --- registry -------------------------------------------------------------------------
 
@@ -94,6 +112,13 @@ class OgcService:
                 self._rebuild()
             assert self._registry is not None
             return self._registry
+
+    async def current_registry(self) -> Registry:
+        """:meth:`registry` without leaving the event loop when it is fresh (the usual
+        case); a rebuild reads the database, so it runs in the thread pool."""
+        if self._registry is not None and time.monotonic() - self._checked < RECHECK_S:
+            return self._registry
+        return await run_in_threadpool(self.registry)
 
     def _rebuild(self) -> None:
         registry = build_registry(self.engine)

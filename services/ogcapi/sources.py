@@ -7,8 +7,13 @@ write one source that returns a :class:`CollectionSpec` per run and add it to
 
 Plan layers: every version is its own collection ``plans.{layer}.v{n}``, and
 ``plans.{layer}`` is the layer's latest version (the one most clients want). Layer ids
-cannot contain a dot, so the two forms never collide. Persons and households are not
-published (personal data, DESIGN.md).
+cannot contain a dot, so the two forms never collide. Conflict runs: the patches of run
+``N`` are the collection ``conflicts.run{N}``. Persons and households are not published
+(personal data, DESIGN.md).
+
+Every collection's ``numberMatched`` is exact without counting per request: the counts are
+kept by the database (migration 0004's ``counts.rows``, per plan layer version and per
+conflict run, the latter tracked by migration 0005).
 """
 
 from __future__ import annotations
@@ -187,13 +192,58 @@ def plan_collections(conn: Connection) -> Iterator[CollectionSpec]:
             )
 
 
+_F = PropType.NUMBER
+_CONFLICT_PROPS = (
+    Prop(name="type", column="type", type=_S, nullable=False, title="conflict type"),
+    Prop(name="severity", column="severity", type=_S, nullable=False, title="hard, major or minor"),
+    Prop(name="a_feature_id", column="a_feature_id", type=_I, nullable=False),
+    Prop(name="a_code", column="a_code", type=_S, title="code of the first layer's feature"),
+    Prop(name="a_code_2023", column="a_code_2023", type=_S),
+    Prop(name="b_feature_id", column="b_feature_id", type=_I),
+    Prop(name="b_code", column="b_code", type=_S, title="code of the other layer's feature"),
+    Prop(name="b_code_2023", column="b_code_2023", type=_S),
+    Prop(name="county_code", column="county_code", type=_S),
+    Prop(name="street_code", column="street_code", type=_S),
+    Prop(name="community_code", column="community_code", type=_S),
+    Prop(name="pieces", column="pieces", type=_I, nullable=False),
+    Prop(name="area_m2", column="area_m2", type=_F, nullable=False, title="area (m², CGCS2000)"),
+    Prop(name="area_mu", column="area_mu", type=_F, nullable=False, title="area (亩)"),
+    Prop(name="area_ha", column="area_ha", type=_F, nullable=False, title="area (ha)"),
+)
+
+
+def conflict_collections(conn: Connection) -> Iterator[CollectionSpec]:
+    """``conflicts.run{N}``: the patches of every finished conflict run (layers.conflicts);
+    none in a database whose schema predates them (migration 0005)."""
+    if conn.execute(text("SELECT to_regclass('plans.conflict_runs')")).scalar() is None:
+        return
+    for row in conn.execute(text(statement(__file__, "conflict_runs"))):
+        run_id, title, started, finished, by, layers, x0, y0, x1, y1 = row
+        yield CollectionSpec(
+            id=f"conflicts.run{run_id}",
+            title=f"冲突图斑 Conflict patches: {title}",
+            description=f"Conflict run {run_id} of {layers or 'no layers'}, by {by}, started "
+            f"{_date(started)}, finished {_date(finished)}.",
+            keywords=("冲突图斑", "conflicts", "多规合一"),
+            schema_name="plans",
+            table="conflict_patches",
+            id_column="id",
+            id_type=_I,
+            geometry_type="MultiPolygon",
+            properties=_CONFLICT_PROPS,
+            fixed=(("run_id", int(run_id)),),
+            counter=Counter(table="plans.conflict_patches", part=str(run_id)),
+            extent=Extent(bbox=None if x0 is None else (x0, y0, x1, y1)),
+        )
+
+
 def _date(value: dt.date | None) -> str:
     if value is None:
         return "unknown date"
     return value.date().isoformat() if isinstance(value, dt.datetime) else value.isoformat()
 
 
-SOURCES: tuple[Source, ...] = (grid_collections, plan_collections)
+SOURCES: tuple[Source, ...] = (grid_collections, plan_collections, conflict_collections)
 """Publication order of the collections; add a source here to publish a new kind."""
 
 

@@ -17,3 +17,19 @@ ORDER BY l.id, v.version
 -- name: plan_extents
 SELECT layer_version_id, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
 FROM (SELECT layer_version_id, ST_Extent(geom) AS e FROM plans.features GROUP BY 1) AS s
+
+-- name: conflict_runs
+-- Finished conflict runs with the layers they compared (a: first, b: others) and the extent
+-- of their patches; a run without patches is still published (an empty collection).
+SELECT r.id, r.title, r.started_at, r.finished_at, r.created_by,
+       (SELECT string_agg(format('%s v%s (%s)', v.layer_id, v.version, rl.role), ', '
+                          ORDER BY rl.role, v.layer_id)
+        FROM plans.conflict_run_layers AS rl
+        JOIN plans.layer_versions AS v ON v.id = rl.layer_version_id
+        WHERE rl.run_id = r.id) AS layers,
+       ST_XMin(e.e), ST_YMin(e.e), ST_XMax(e.e), ST_YMax(e.e)
+FROM plans.conflict_runs AS r
+LEFT JOIN LATERAL (SELECT ST_Extent(p.geom) AS e FROM plans.conflict_patches AS p
+                   WHERE p.run_id = r.id) AS e ON TRUE
+WHERE r.finished_at IS NOT NULL
+ORDER BY r.id

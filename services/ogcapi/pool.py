@@ -1,0 +1,99 @@
+"""The feature routes' database path: a small pool of psycopg async connections.
+
+Why not SQLAlchemy in the thread pool: with one thread per request, sixteen requests in
+flight meant sixteen threads taking turns at the GIL, and the GIL serves waiters in no
+particular order, so a few requests waited several turns (p99 at 5-7x p50 in the bench).
+On the event loop the Python work of each request runs in arrival order, and requests wait
+for a connection in FIFO order on an ``asyncio.Semaphore``.
+
+The size matters as much: the database runs at most ``size`` statements per worker, and
+every statement beyond what the cores can run only waits in the OS scheduler, in no order.
+On 2 cores shared by PostgreSQL, 2 workers and the clients, 16 per worker still gave p99 at
+5-6x p50; 2 per worker gave p99 under 3x p50 and more requests/s (``ONEMAP_OGC_POOL_SIZE``:
+about the cores divided by the workers, plus one).
+
+Connections are autocommit (no BEGIN/ROLLBACK round trips) and psycopg prepares a
+statement after its fifth run on a connection (``prepare_threshold``), so the repeated
+shapes of the feature routes are parsed once per connection. A connection that is not
+idle after use (an error mid-statement, a cancelled request) is closed, not reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager, suppress
+from typing import Any, Final
+
+import psycopg
+from psycopg.pq import TransactionStatus
+from sqlalchemy.engine import URL
+
+PREPARE_THRESHOLD: Final = 5
+
+
+def connect_kwargs(url: URL, options: str) -> dict[str, Any]:
+    """libpq connection parameters of a SQLAlchemy ``url`` (its query entries included)."""
+    found: dict[str, Any] = {
+        "host": url.host,
+        "port": url.port,
+        "dbname": url.database,
+        "user": url.username,
+        "password": url.password,
+        **{k: v for k, v in url.query.items() if isinstance(v, str)},
+    }
+    found = {k: v for k, v in found.items() if v is not None}
+    found["options"] = f"{found.get('options', '')} {options}".strip()
+    return found
+
+
+class AsyncPool:
+    """At most ``size`` open connections, handed out first come, first served."""
+
+    def __init__(self, connect: Mapping[str, Any], size: int) -> None:
+        self._connect = dict(connect)
+        self.size = size
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+
+    async def _open(self) -> psycopg.AsyncConnection[Any]:
+        conn = await psycopg.AsyncConnection.connect(**self._connect, autocommit=True)
+        conn.prepare_threshold = PREPARE_THRESHOLD
+        return conn
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A connection for one request; returned to the pool only when left idle."""
+        async with self._slots:
+            conn = self._idle.pop() if self._idle else await self._open()
+            try:
+                yield conn
+            finally:
+                if _idle(conn):
+                    self._idle.append(conn)
+                else:
+                    await _close(conn)
+
+    async def fetchone(self, sql: str, values: Mapping[str, object]) -> tuple[Any, ...] | None:
+        """The first row of one statement (``%(name)s`` placeholders, values bound)."""
+        async with self.connection() as conn:
+            cursor = await conn.execute(sql, values)
+            return await cursor.fetchone()
+
+    async def close(self) -> None:
+        """Close the idle connections (at shutdown; connections in use close on return)."""
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            await _close(conn)
+
+
+def _idle(conn: psycopg.AsyncConnection[Any]) -> bool:
+    """Whether ``conn`` can serve the next request: open and outside any statement."""
+    if conn.closed or conn.broken:
+        return False
+    return conn.info.transaction_status == TransactionStatus.IDLE
+
+
+async def _close(conn: psycopg.AsyncConnection[Any]) -> None:
+    with suppress(psycopg.Error):
+        await conn.close()

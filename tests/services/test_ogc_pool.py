@@ -1,0 +1,101 @@
+"""The feature routes' async pool against the real PostgreSQL: bounded, reused, and never
+handing out a connection that a failure or a cancelled request left behind."""
+
+from __future__ import annotations
+
+import asyncio
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, text
+
+from services.ogcapi.pool import AsyncPool, connect_kwargs
+
+
+def _pool(engine: Engine, size: int) -> AsyncPool:
+    return AsyncPool(connect_kwargs(engine.url, "-c statement_timeout=2000"), size)
+
+
+def test_at_most_size_connections_and_they_are_reused(engine: Engine) -> None:
+    async def work() -> tuple[set[int], set[int]]:
+        pool = _pool(engine, 2)
+        try:
+            rows = await asyncio.gather(
+                *(pool.fetchone("SELECT pg_backend_pid(), pg_sleep(0.05)", {}) for _ in range(6))
+            )
+            again = await pool.fetchone("SELECT pg_backend_pid()", {})
+            assert again is not None
+            return {r[0] for r in rows if r is not None}, {again[0]}
+        finally:
+            await pool.close()
+
+    first, later = asyncio.run(work())
+    assert len(first) <= 2
+    assert later <= first
+
+
+def test_session_options_and_bound_values(engine: Engine) -> None:
+    async def work() -> tuple[object, ...] | None:
+        pool = _pool(engine, 1)
+        try:
+            return await pool.fetchone(
+                "SELECT current_setting('statement_timeout'), %(v)s::text", {"v": "a'; --"}
+            )
+        finally:
+            await pool.close()
+
+    assert asyncio.run(work()) == ("2s", "a'; --")
+
+
+def test_a_killed_connection_fails_once_then_is_replaced(engine: Engine) -> None:
+    async def work() -> int:
+        pool = _pool(engine, 1)
+        try:
+            row = await pool.fetchone("SELECT pg_backend_pid()", {})
+            assert row is not None
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": row[0]})
+            with pytest.raises(psycopg.OperationalError):
+                await pool.fetchone("SELECT 1", {})
+            after = await pool.fetchone("SELECT pg_backend_pid()", {})
+            assert after is not None and after[0] != row[0]
+            return len(pool._idle)
+        finally:
+            await pool.close()
+
+    assert asyncio.run(work()) == 1
+
+
+def test_a_cancelled_request_does_not_leave_a_busy_connection(engine: Engine) -> None:
+    async def work() -> float:
+        pool = _pool(engine, 1)
+        try:
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(pool.fetchone("SELECT pg_sleep(1.5)", {}), 0.1)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            row = await pool.fetchone("SELECT 1", {})
+            assert row == (1,)
+            return loop.time() - started
+        finally:
+            await pool.close()
+
+    assert asyncio.run(work()) < 1.0
+
+
+def test_a_timed_out_statement_keeps_its_connection(engine: Engine) -> None:
+    async def work() -> tuple[int, int]:
+        pool = _pool(engine, 1)
+        try:
+            row = await pool.fetchone("SELECT pg_backend_pid()", {})
+            assert row is not None
+            with pytest.raises(psycopg.errors.QueryCanceled):
+                await pool.fetchone("SELECT pg_sleep(3)", {})
+            after = await pool.fetchone("SELECT pg_backend_pid()", {})
+            assert after is not None
+            return row[0], after[0]
+        finally:
+            await pool.close()
+
+    before, after = asyncio.run(work())
+    assert before == after
