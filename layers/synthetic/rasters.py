@@ -7,7 +7,8 @@
   whole city for bigger scales.
 
 Both are computed in blocks of rows, so the large scale needs memory for the output
-arrays only, and go through :func:`gis.io.write_cog` (tiled, DEFLATE, overviews).
+arrays only, and go through :func:`gis.io.write_cog` (tiled, with overviews; DEFLATE for
+the DEM, JPEG in YCbCr for the imagery, as imagery is delivered).
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ def write_imagery(out: Path, scale: Scale, city: PlanCity, seed: int) -> RasterI
         from_origin(west, north, res, res),
         f"EPSG:{GK_CM120_SRID}",
         blocksize=_blocksize(width, height),
+        compress="jpeg",  # as imagery is delivered; a third of DEFLATE's size here
     )
 
 

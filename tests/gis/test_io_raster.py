@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import rasterio
 from pyproj import Transformer
 from rasterio.transform import from_origin
 
@@ -118,3 +119,32 @@ def test_write_cog_refuses_bad_input(tmp_path: Path) -> None:
     info = write_cog(tmp_path / "c.tif", np.ones((3, 300, 300), "uint8"), transform, "EPSG:4528")
     assert (info.bands, info.crs, info.overviews) == (3, "EPSG:4528", ())
     assert not list(tmp_path.glob(".*partial"))
+
+
+def test_write_cog_jpeg_for_imagery_only(tmp_path: Path) -> None:
+    """JPEG: smaller than DEFLATE on a textured RGB image, close to it, and refused where
+    it would blur values that mean something (floats, nodata, 2 or 4 bands)."""
+    transform = from_origin(WEST, NORTH, CELL, CELL)
+    rng = np.random.default_rng(1)
+    smooth = np.repeat(np.linspace(0, 200, 600, dtype="uint8")[np.newaxis, :], 600, axis=0)
+    rgb = np.stack([smooth, smooth.T, smooth // 2]) + rng.integers(0, 40, (3, 600, 600), "uint8")
+    jpeg = write_cog(tmp_path / "j.tif", rgb, transform, "EPSG:4549", compress="jpeg")
+    flate = write_cog(tmp_path / "d.tif", rgb, transform, "EPSG:4549")
+    assert (jpeg.compression, flate.compression) == ("JPEG", "DEFLATE")
+    assert (tmp_path / "j.tif").stat().st_size < (tmp_path / "d.tif").stat().st_size / 2
+    assert jpeg.overviews == flate.overviews and jpeg.overviews
+    with rasterio.open(tmp_path / "j.tif") as src:
+        assert src.photometric is not None and src.photometric.name == "ycbcr"
+        assert np.abs(src.read().astype(int) - rgb).mean() < 12
+    for array, nodata, match in (
+        (rgb.astype("float32"), None, "1 or 3 uint8 bands"),
+        (rgb[:2], None, "1 or 3 uint8 bands"),
+        (rgb, 0.0, "without nodata"),
+    ):
+        with pytest.raises(RasterError, match=match):
+            write_cog(tmp_path / "x.tif", array, transform, "EPSG:4549", nodata, compress="jpeg")
+    with pytest.raises(RasterError, match="deflate or jpeg"):
+        write_cog(tmp_path / "x.tif", rgb, transform, "EPSG:4549", compress="lzw")
+    with pytest.raises(RasterError, match="quality must be 1-100"):
+        write_cog(tmp_path / "x.tif", rgb, transform, "EPSG:4549", compress="jpeg", quality=0)
+    assert not (tmp_path / "x.tif").exists()
