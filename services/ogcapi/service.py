@@ -1,8 +1,9 @@
 """The OGC API's state in one process: its engine, the registry, the pygeoapi API objects.
 
 The registry is built from the database on first use (so the app starts without one) and
-rebuilt when ``onemap ogc refresh`` touches its stamp file (checked at most every
-:data:`RECHECK_S` seconds). pygeoapi's ``API`` is built per base URL (links must name the
+rebuilt when a plan layer version is imported, a conflict run ends (a database fingerprint)
+or ``onemap ogc refresh`` touches its stamp file; both are checked at most every
+:data:`RECHECK_S` seconds. pygeoapi's ``API`` is built per base URL (links must name the
 host the client used), from the one generated configuration, and cached.
 """
 
@@ -23,7 +24,7 @@ from gis.engine import create_engine, database_url
 from services.ogcapi import config
 from services.ogcapi.pool import AsyncPool, connect_kwargs
 from services.ogcapi.provider import register_engine, unregister_engine
-from services.ogcapi.sources import Registry, build_registry
+from services.ogcapi.sources import Registry, build_registry, fingerprint
 from services.settings import OgcSettings, Settings
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ class OgcService:
         register_engine(self.engine_key, self.engine)
         self._lock = threading.Lock()
         self._registry: Registry | None = None
-        self._stamp: float | None = None
+        self._stamp: tuple[float | None, tuple[str | None, ...]] | None = None
         self._checked = 0.0
         self._apis: OrderedDict[str, API] = OrderedDict()
         self._openapi: dict[str, Any] | None = None
@@ -100,13 +101,14 @@ class OgcService:
     # --- registry -------------------------------------------------------------------------
 
     def registry(self) -> Registry:
-        """The current registry; built on first use, rebuilt after ``onemap ogc refresh``."""
+        """The current registry; built on first use, rebuilt when what it publishes changed
+        in the database or after ``onemap ogc refresh``."""
         now = time.monotonic()
         if self._registry is not None and now - self._checked < RECHECK_S:
             return self._registry
         with self._lock:
             self._checked = now
-            stamp = config.stamp_time(self.directory)
+            stamp = (config.stamp_time(self.directory), fingerprint(self.engine))
             if self._registry is None or stamp != self._stamp:
                 self._stamp = stamp
                 self._rebuild()

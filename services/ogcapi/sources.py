@@ -264,6 +264,19 @@ class Registry:
         return [spec.model_dump(mode="json") for spec in self.specs.values()]
 
 
+def fingerprint(engine: Engine) -> tuple[str | None, ...]:
+    """A value that changes when a plan layer version is imported or a conflict run ends:
+    a running server compares it to decide to rebuild its registry. Empty before the
+    migrations that make those tables."""
+    with engine.connect() as conn:
+        present = conn.execute(
+            text("SELECT to_regclass('plans.layer_versions'), to_regclass('plans.conflict_runs')")
+        ).one()
+        if None in present:
+            return ()
+        return tuple(conn.execute(text(statement(__file__, "fingerprint"))).one())
+
+
 def build_registry(engine: Engine, sources: Iterable[Source] = SOURCES) -> Registry:
     """Read the database once and return every collection to publish."""
     specs: dict[str, CollectionSpec] = {}

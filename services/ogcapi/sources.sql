@@ -33,3 +33,11 @@ LEFT JOIN LATERAL (SELECT ST_Extent(p.geom) AS e FROM plans.conflict_patches AS 
                    WHERE p.run_id = r.id) AS e ON TRUE
 WHERE r.finished_at IS NOT NULL
 ORDER BY r.id
+
+-- name: fingerprint
+-- What the published collections depend on, beyond the fixed grid tables: plan layer
+-- versions and finished conflict runs. Read every few seconds by each server process, so a
+-- new import or run is published without `onemap ogc refresh` (a reload changes imported_at).
+SELECT (SELECT row(count(*), max(id), max(imported_at))::text FROM plans.layer_versions),
+       (SELECT row(count(*), max(id), max(finished_at))::text FROM plans.conflict_runs
+        WHERE finished_at IS NOT NULL)

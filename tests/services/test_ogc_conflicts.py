@@ -8,7 +8,8 @@ The sample's plans are imported (committed; a second import is a no-op) and one 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from layers.conflicts import run_conflicts
 from layers.rules import load_rules
 from layers.samples import load_plans
 from layers.settings import PlanSettings
+from services.ogcapi.service import RECHECK_S
 from services.settings import Settings
 from tests.conftest import SAMPLE
 from tests.services.conftest import serve
@@ -173,3 +175,44 @@ def test_plan_layer_versions_are_collections(api: httpx.Client, engine: Engine) 
     for layer, (_, count) in latest.items():
         body = api.get(f"collections/plans.{layer}/items", params={"limit": "1"}).json()
         assert body["numberMatched"] == count
+
+
+def test_a_run_made_while_serving_is_published_without_refresh(
+    api: httpx.Client, engine: Engine
+) -> None:
+    """A running server notices a new run (and its deletion) by itself, within a few
+    seconds: no ``onemap ogc refresh`` between ``onemap plans conflicts`` and QGIS."""
+    settings = PlanSettings()
+    with engine.begin() as conn:
+        new = run_conflicts(
+            conn,
+            "landuse_plan",
+            ["urban_plan"],
+            rules=load_rules(settings.rules_file),
+            settings=settings,
+            created_by="tests",
+        ).run_id
+    collection = f"conflicts.run{new}"
+
+    def published() -> bool:
+        return collection in {c["id"] for c in api.get("collections").json()["collections"]}
+
+    try:
+        assert _eventually(published)
+        body = api.get(f"collections/{collection}/items").json()
+        assert body["numberMatched"] == len(_sql_ids(engine, "run_id = :r", {"r": new})) > 0
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM plans.conflict_runs WHERE id = :r"), {"r": new})
+    assert _eventually(lambda: not published())
+    assert api.get(f"collections/{collection}/items").status_code == 404
+
+
+def _eventually(check: Callable[[], bool], seconds: float = 3 * RECHECK_S) -> bool:
+    """Whether ``check`` holds before ``seconds`` have passed (polled every 0.2 s)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
