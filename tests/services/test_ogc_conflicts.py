@@ -30,20 +30,25 @@ from tests.services.conftest import serve
 @pytest.fixture(scope="module")
 def run_id(engine: Engine) -> Iterator[int]:
     """A committed conflict run of the sample's urban plan against its land-use plan."""
-    settings = PlanSettings()
-    load_plans(engine, SAMPLE, settings=settings)
+    load_plans(engine, SAMPLE, settings=PlanSettings())
+    run = _committed_run(engine, "urban_plan", "landuse_plan")
+    yield run
     with engine.begin() as conn:
-        result = run_conflicts(
+        conn.execute(text("DELETE FROM plans.conflict_runs WHERE id = :r"), {"r": run})
+
+
+def _committed_run(engine: Engine, first: str, other: str) -> int:
+    """A conflict run of ``first`` against ``other``, committed; its id."""
+    settings = PlanSettings()
+    with engine.begin() as conn:
+        return run_conflicts(
             conn,
-            "urban_plan",
-            ["landuse_plan"],
+            first,
+            [other],
             rules=load_rules(settings.rules_file),
             settings=settings,
             created_by="tests",
-        )
-    yield result.run_id
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM plans.conflict_runs WHERE id = :r"), {"r": result.run_id})
+        ).run_id
 
 
 @pytest.fixture(scope="module")
@@ -182,16 +187,7 @@ def test_a_run_made_while_serving_is_published_without_refresh(
 ) -> None:
     """A running server notices a new run (and its deletion) by itself, within a few
     seconds: no ``onemap ogc refresh`` between ``onemap plans conflicts`` and QGIS."""
-    settings = PlanSettings()
-    with engine.begin() as conn:
-        new = run_conflicts(
-            conn,
-            "landuse_plan",
-            ["urban_plan"],
-            rules=load_rules(settings.rules_file),
-            settings=settings,
-            created_by="tests",
-        ).run_id
+    new = _committed_run(engine, "landuse_plan", "urban_plan")
     collection = f"conflicts.run{new}"
 
     def published() -> bool:
