@@ -14,8 +14,10 @@ about the cores divided by the workers, plus one).
 
 Connections are autocommit (no BEGIN/ROLLBACK round trips) and psycopg prepares a
 statement after its fifth run on a connection (``prepare_threshold``), so the repeated
-shapes of the feature routes are parsed once per connection. A connection that is not
-idle after use (an error mid-statement, a cancelled request) is closed, not reused.
+shapes of the feature routes are parsed once per connection. When a request is cancelled
+(its client went away) psycopg cancels the statement on the server and waits for it to end,
+so the connection comes back idle and is reused; one left in any other state (broken, or
+in a failed statement) is closed, not reused.
 """
 
 from __future__ import annotations
@@ -27,22 +29,16 @@ from typing import Any, Final
 
 import psycopg
 from psycopg.pq import TransactionStatus
-from sqlalchemy.engine import URL
+from sqlalchemy import Engine
 
 PREPARE_THRESHOLD: Final = 5
 
 
-def connect_kwargs(url: URL, options: str) -> dict[str, Any]:
-    """libpq connection parameters of a SQLAlchemy ``url`` (its query entries included)."""
-    found: dict[str, Any] = {
-        "host": url.host,
-        "port": url.port,
-        "dbname": url.database,
-        "user": url.username,
-        "password": url.password,
-        **{k: v for k, v in url.query.items() if isinstance(v, str)},
-    }
-    found = {k: v for k, v in found.items() if v is not None}
+def connect_kwargs(engine: Engine, options: str) -> dict[str, Any]:
+    """The libpq parameters ``engine`` connects with (SQLAlchemy's psycopg dialect reads its
+    URL, query entries included), with the session ``options`` added."""
+    _, found = engine.dialect.create_connect_args(engine.url)
+    found = {k: v for k, v in found.items() if k != "context"}  # the dialect's sync adapters
     found["options"] = f"{found.get('options', '')} {options}".strip()
     return found
 

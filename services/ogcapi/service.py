@@ -65,10 +65,10 @@ def ogc_engine(settings: Settings, pool_size: int | None = None) -> Engine:
     )
 
 
-def ogc_pool(settings: Settings) -> AsyncPool:
-    """The feature routes' async pool: ``ONEMAP_OGC_POOL_SIZE`` connections per worker."""
-    connect = connect_kwargs(database_url(settings.database), session_options(settings.ogc))
-    return AsyncPool(connect, settings.ogc.pool_size)
+def ogc_pool(engine: Engine, ogc: OgcSettings) -> AsyncPool:
+    """The feature routes' async pool, to the database of ``engine``:
+    ``ONEMAP_OGC_POOL_SIZE`` connections per worker."""
+    return AsyncPool(connect_kwargs(engine, session_options(ogc)), ogc.pool_size)
 
 
 class OgcService:
@@ -78,7 +78,7 @@ class OgcService:
         self.settings = settings
         self.ogc = settings.ogc
         self.engine = engine or ogc_engine(settings)
-        self.pool = ogc_pool(settings)
+        self.pool = ogc_pool(self.engine, self.ogc)
         self.engine_key = f"onemap-{id(self):x}"
         self.directory = state_dir(settings)
         register_engine(self.engine_key, self.engine)
@@ -103,11 +103,10 @@ class OgcService:
     def registry(self) -> Registry:
         """The current registry; built on first use, rebuilt when what it publishes changed
         in the database or after ``onemap ogc refresh``."""
-        now = time.monotonic()
-        if self._registry is not None and now - self._checked < RECHECK_S:
+        if self._registry is not None and self._fresh():
             return self._registry
         with self._lock:
-            self._checked = now
+            self._checked = time.monotonic()
             stamp = (config.stamp_time(self.directory), fingerprint(self.engine))
             if self._registry is None or stamp != self._stamp:
                 self._stamp = stamp
@@ -118,9 +117,14 @@ class OgcService:
     async def current_registry(self) -> Registry:
         """:meth:`registry` without leaving the event loop when it is fresh (the usual
         case); a rebuild reads the database, so it runs in the thread pool."""
-        if self._registry is not None and time.monotonic() - self._checked < RECHECK_S:
+        if self._registry is not None and self._fresh():
             return self._registry
         return await run_in_threadpool(self.registry)
+
+    def _fresh(self) -> bool:
+        """Whether the registry was checked against the database less than
+        :data:`RECHECK_S` ago."""
+        return time.monotonic() - self._checked < RECHECK_S
 
     def _rebuild(self) -> None:
         registry = build_registry(self.engine)

@@ -289,9 +289,11 @@ def test_slivers_are_designed_and_unambiguous(city: tuple[Path, dict[str, Any]])
 
 def test_rasters_are_cloud_optimized(city: tuple[Path, dict[str, Any]]) -> None:
     out, manifest = city
+    expected = {"dem": "DEFLATE", "imagery": "JPEG"}  # lossless heights, photographic imagery
+    assert {k: e["compression"] for k, e in manifest["rasters"].items()} == expected
     for key, entry in manifest["rasters"].items():
         with rasterio.open(out / entry["file"]) as src:
-            assert src.profile["tiled"] and src.compression.value == entry["compression"], key
+            assert src.profile["tiled"] and src.compression.value == expected[key], key
             assert src.overviews(1) == entry["overviews"] and entry["overviews"], key
             assert f"EPSG:{src.crs.to_epsg()}" == entry["crs"]
             assert [src.width, src.height] == [entry["width"], entry["height"]]

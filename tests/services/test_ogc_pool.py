@@ -13,7 +13,7 @@ from services.ogcapi.pool import AsyncPool, connect_kwargs
 
 
 def _pool(engine: Engine, size: int) -> AsyncPool:
-    return AsyncPool(connect_kwargs(engine.url, "-c statement_timeout=2000"), size)
+    return AsyncPool(connect_kwargs(engine, "-c statement_timeout=2000"), size)
 
 
 def test_at_most_size_connections_and_they_are_reused(engine: Engine) -> None:
@@ -67,20 +67,35 @@ def test_a_killed_connection_fails_once_then_is_replaced(engine: Engine) -> None
 
 
 def test_a_cancelled_request_does_not_leave_a_busy_connection(engine: Engine) -> None:
-    async def work() -> float:
+    """A cancelled request's statement is cancelled on the server at once, not left running
+    up to the statement timeout, and its connection comes back idle and is reused."""
+
+    async def work() -> tuple[int, int, int, float]:
         pool = _pool(engine, 1)
         try:
+            row = await pool.fetchone("SELECT pg_backend_pid()", {})
+            assert row is not None
             with pytest.raises(TimeoutError):
-                await asyncio.wait_for(pool.fetchone("SELECT pg_sleep(1.5)", {}), 0.1)
+                await asyncio.wait_for(pool.fetchone("SELECT pg_sleep(1.9)", {}), 0.3)
             loop = asyncio.get_running_loop()
             started = loop.time()
-            row = await pool.fetchone("SELECT 1", {})
-            assert row == (1,)
-            return loop.time() - started
+            after = await pool.fetchone("SELECT pg_backend_pid()", {})
+            assert after is not None
+            return row[0], after[0], len(pool._idle), loop.time() - started
         finally:
             await pool.close()
 
-    assert asyncio.run(work()) < 1.0
+    before, after, idle, waited = asyncio.run(work())
+    assert before == after and idle == 1
+    assert waited < 1.0  # the pg_sleep(1.9) was not waited out
+    with engine.connect() as conn:
+        running = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
+                " AND query LIKE 'SELECT pg_sleep(1.9)%'"
+            )
+        ).scalar_one()
+    assert running == 0
 
 
 def test_a_timed_out_statement_keeps_its_connection(engine: Engine) -> None:
