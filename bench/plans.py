@@ -17,10 +17,11 @@ Measured in one run, one after another:
 - the PostgreSQL backend's peak RSS per county chunk (``VmHWM`` reset through
   ``/proc/PID/clear_refs`` after each chunk): flat in the number of counties.
 
-Both sides of the conflict comparison run :data:`REPEAT` times and are compared by their
-medians. Before the first run the loaded tables are vacuumed (PEERS.md) and a ``CHECKPOINT``
-written: otherwise the first run pays for writing back the ≈ 1 GB the imports dirtied (the
-first of three runs took 9.8 s, the next 6.0-6.4 s).
+Both sides of the conflict comparison run ``ONEMAP_BENCH_REPEATS`` times (default 3, as
+``bench grid``) and are compared by their medians. Before the first run the loaded tables
+are vacuumed (PEERS.md) and a ``CHECKPOINT`` written: otherwise the first run pays for
+writing back the ≈ 1 GB the imports dirtied (the first of three runs took 9.8 s, the next
+6.0-6.4 s).
 
 Results go to ``.onemap/bench/plans-results.json``. Environment: ``ONEMAP_BENCH_PLANS_SKIP``
 (comma list of ``ogr2ogr``, ``geopandas``) leaves baselines out.
@@ -31,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import statistics
 import subprocess
 import sys
 import time
@@ -49,7 +51,6 @@ VENV = ROOT / ".onemap" / "bench-venv" / "geopandas"
 SEED = 20261123
 DATABASE = "plans_bench"
 GEOPANDAS = ("geopandas==1.2.0", "pyogrio==0.13.0")
-REPEAT = 3
 
 
 def _data() -> Path:
@@ -152,16 +153,20 @@ def _rss(pid: int, reset: bool) -> float | None:
     return round(peak / 1024, 1)
 
 
+def _repeats() -> int:
+    return int(os.environ.get("ONEMAP_BENCH_REPEATS", "3"))
+
+
 def _conflicts(engine: Engine) -> dict[str, Any]:
-    """:data:`REPEAT` runs of 城规 × 土规, each stored; figures of each, medians."""
-    runs = [_conflict_run(engine) for _ in range(REPEAT)]
-    seconds = sorted(r["seconds"] for r in runs)
+    """Repeated runs of 城规 × 土规, each stored: the last one's figures, the median time
+    and the memory peaks of every chunk of every run."""
+    runs = [_conflict_run(engine) for _ in range(_repeats())]
     measured = [
         p["backend_peak_mb"] for r in runs for p in r["chunks"] if p["backend_peak_mb"] is not None
     ]
     return {
         **runs[-1],
-        "seconds": seconds[len(seconds) // 2],
+        "seconds": statistics.median(r["seconds"] for r in runs),
         "runs_s": [r["seconds"] for r in runs],
         "backend_peak_mb_max": max(measured) if measured else None,
         "backend_peak_mb_min": min(measured) if measured else None,
@@ -221,7 +226,7 @@ def _geopandas(plans: Path) -> dict[str, Any]:
     done = subprocess.run(
         [str(python), str(Path(__file__).with_name("_plans_geopandas.py")),
          str(plans / "landuse_plan.shp"), str(plans / "urban_plan.shp"),
-         str(ROOT / "config" / "classification"), str(REPEAT)],
+         str(ROOT / "config" / "classification"), str(_repeats())],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if done.returncode != 0:

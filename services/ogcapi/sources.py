@@ -32,7 +32,7 @@ from services.ogcapi.specs import CollectionSpec, Counter, Extent, Prop, PropTyp
 
 Source = Callable[[Connection], Iterable[CollectionSpec]]
 
-_S, _I, _DT = PropType.STRING, PropType.INTEGER, PropType.DATETIME
+_S, _I, _F, _DT = PropType.STRING, PropType.INTEGER, PropType.NUMBER, PropType.DATETIME
 _VERSIONED = (Prop(name="version", column="version", type=_I, nullable=False),
               Prop(name="updated_at", column="updated_at", type=_DT, nullable=False))  # fmt: skip
 
@@ -192,7 +192,6 @@ def plan_collections(conn: Connection) -> Iterator[CollectionSpec]:
             )
 
 
-_F = PropType.NUMBER
 _CONFLICT_PROPS = (
     Prop(name="type", column="type", type=_S, nullable=False, title="conflict type"),
     Prop(name="severity", column="severity", type=_S, nullable=False, title="hard, major or minor"),
