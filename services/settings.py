@@ -46,6 +46,14 @@ class OgcSettings(BaseSettings):
     fast_items
         Serve ``/items`` as GeoJSON with our own routes (SQL-built responses); False routes
         them through pygeoapi's handler with our provider (kept for measurement).
+    max_filter_chars, max_filter_terms, max_filter_vertices
+        The largest CQL2 ``filter`` a request may carry: its length, its number of terms
+        (predicates and logical operators) and the vertices of all its geometry literals.
+        Above them the answer is 400 (or 414 when the URL itself is too long) naming the
+        limit: a filter's cost in the database grows with each.
+    max_html_limit
+        The largest page served as HTML (a browser renders every feature; bigger
+        ``limit`` values are cut to it, as for JSON above ``max_limit``).
     """
 
     model_config = SettingsConfigDict(env_prefix="ONEMAP_OGC_", extra="ignore")
@@ -57,6 +65,48 @@ class OgcSettings(BaseSettings):
     statement_timeout_ms: int = Field(default=15_000, ge=100)
     pool_size: int = Field(default=3, ge=1)
     fast_items: bool = True
+    max_filter_chars: int = Field(default=10_000, ge=100)
+    max_filter_terms: int = Field(default=200, ge=1)
+    max_filter_vertices: int = Field(default=10_000, ge=4)
+    max_html_limit: int = Field(default=100, ge=1)
+
+
+class HttpSettings(BaseSettings):
+    """What every HTTP answer obeys, whatever the route (``ONEMAP_HTTP_*``).
+
+    Attributes
+    ----------
+    allowed_hosts
+        ``Host`` header values accepted (host names, optionally with ``:port``; ``*.example``
+        matches subdomains). Another host gets 400 and is never written into a link. When
+        ``ONEMAP_OGC_PUBLIC_URL`` is set, links use only it and its host is accepted too.
+    cors_origins
+        Origins allowed to read answers cross-origin (``*`` for public read-only data);
+        empty: none, the browser's same-origin rule stands.
+    cache_max_age
+        ``Cache-Control: max-age`` in seconds of data answers (they carry an ``ETag`` and
+        are revalidated with ``If-None-Match`` after that).
+    gzip_min_bytes
+        Answers at least this large are compressed when the client accepts it.
+    max_url_bytes, max_header_bytes, max_body_bytes
+        Request size limits: 414, 431 and 413 above them.
+    heavy_requests
+        Requests of the feature routes running at once per worker; more wait in line, so
+        that ``/health`` and cheap metadata answers never queue behind heavy pages.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_HTTP_", extra="ignore")
+
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "[::1]", "::1"]
+    )
+    cors_origins: list[str] = Field(default_factory=list)
+    cache_max_age: int = Field(default=60, ge=0)
+    gzip_min_bytes: int = Field(default=1024, ge=0)
+    max_url_bytes: int = Field(default=16_384, ge=1024)
+    max_header_bytes: int = Field(default=32_768, ge=4096)
+    max_body_bytes: int = Field(default=10_485_760, ge=1024)
+    heavy_requests: int = Field(default=4, ge=1)
 
 
 @dataclass(frozen=True)
@@ -67,3 +117,4 @@ class Settings:
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     ogc: OgcSettings = field(default_factory=OgcSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
