@@ -40,12 +40,17 @@ def serve(
     """Serve the platform (health, and the APIs as they are built) with uvicorn."""
     import uvicorn
 
-    config = settings().server
+    from services.http import uvicorn_options
+
+    # Every setting is read here, so a malformed one (ONEMAP_DATABASE_URL ...) is one sentence
+    # before uvicorn starts, not a traceback from each worker importing the app.
+    config = settings()
     _listen_without_nagle()
     uvicorn.run(
         "services.asgi:app",
-        host=host or config.host,
-        port=port or config.port,
-        workers=workers or config.workers,
+        host=host or config.server.host,
+        port=port or config.server.port,
+        workers=workers or config.server.workers,
         log_level="info",
+        **uvicorn_options(config.http.max_url_bytes, config.http.max_header_bytes),
     )

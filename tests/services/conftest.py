@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from gis.settings import DatabaseSettings
 from services.app import create_app
+from services.http import uvicorn_options
 from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,8 +33,11 @@ def free_port() -> int:
 def serve(settings: Settings) -> Iterator[str]:
     """Run ``create_app(settings)`` under uvicorn in a thread; yield its base URL."""
     port = free_port()
+    options = uvicorn_options(settings.http.max_url_bytes, settings.http.max_header_bytes)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=port, log_level="warning", **options
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -45,6 +49,15 @@ def serve(settings: Settings) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+def ogc_client(url_env: str, home: Path, timeout: float = 60) -> Iterator[httpx.Client]:
+    """The app on its own state directory ``home``, started now (so it publishes what the
+    database holds now); a client whose relative URLs start below ``/ogc``."""
+    settings = Settings(database=DatabaseSettings(database_url=url_env, home=home))
+    for base in serve(settings):
+        with httpx.Client(base_url=f"{base}/ogc/", timeout=timeout) as http:
+            yield http
 
 
 @pytest.fixture(scope="session")
