@@ -24,8 +24,10 @@ WHERE s.run_id = :run
 ORDER BY s.type, s.id
 
 -- name: background
--- A plan layer for the map: simplified (≈ 1 m) GeoJSON, at most the limit of features.
+-- A plan layer for the map: simplified (≈ 1 m) GeoJSON, at most the limit of features;
+-- snap-rounded to the 6 decimals written (rounding alone can make parts cross).
 SELECT source_fid, source_code, category,
-       ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, 0.00001), 6) AS geojson
+       ST_AsGeoJSON(ST_ReducePrecision(ST_SimplifyPreserveTopology(geom, 0.00001), 1e-6), 6)
+           AS geojson
 FROM plans.features WHERE layer_version_id = :lv
 ORDER BY id LIMIT :limit

@@ -61,6 +61,11 @@ class OgcCrs:
     def digits(self) -> int:
         return GEOGRAPHIC_DIGITS if self.geographic else PROJECTED_DIGITS
 
+    @property
+    def grid(self) -> str:
+        """The output grid as an SQL literal (``1e-8`` degrees, ``1e-3`` metres)."""
+        return f"1e-{self.digits}"
+
 
 def _make(name: str) -> OgcCrs:
     ref = resolve(name)
@@ -104,6 +109,41 @@ def geometry_sql(column: str, crs: OgcCrs) -> str:
     else:
         expr = f"ST_Transform({column}, {crs.srid})"
     return f"ST_FlipCoordinates({expr})" if crs.north_first else expr
+
+
+_UNBREAKABLE: Final = frozenset({"Point", "MultiPoint", "LineString", "MultiLineString"})
+"""Geometry types served rounded, unrepaired: lines that cross are still valid (only a
+line shorter than the grid would collapse; no collection serves lines today)."""
+
+
+def geojson_sql(column: str, crs: OgcCrs, geometry_type: str) -> str:
+    """SQL of the GeoJSON text of ``column`` in ``crs``, on its output grid and valid.
+
+    Rounding to ``crs.digits`` decimals moves every vertex by up to half a grid cell, which
+    can make nearly touching parts or rings of a valid polygon cross (GDAL and QGIS then
+    call the feature self-intersecting). So each geometry is snapped to the grid
+    (``ST_SnapToGrid``, as cheap as the rounding itself) and checked (``ST_IsValid``); only
+    one that the snap broke is snap-rounded by GEOS (``ST_ReducePrecision``: valid by
+    construction, parts closer than the grid merge, a polygon smaller than the grid comes
+    out empty) and made multi again when the collection is. ``ST_ReducePrecision`` on every
+    row made a 1000-feature page 3-4 times slower; snap and check cost about 1.2 times the
+    plain rounding. The text has the same digits, so clients read exactly the checked
+    coordinates. NULL for a NULL geometry. Points and lines are only rounded.
+    """
+    expr = geometry_sql(column, crs)
+    digits = crs.digits
+    if geometry_type in _UNBREAKABLE:
+        return f"ST_AsGeoJSON({expr}, {digits}, 0)"
+    repaired = f"ST_ReducePrecision(q.g, {crs.grid})"
+    if geometry_type.startswith("Multi"):
+        repaired = f"ST_Multi({repaired})"
+    # OFFSET 0 keeps each subquery whole, so the transform and the snap run once per row.
+    # Only the (quoted) column and our own numbers are in this text.
+    return (
+        f"(SELECT ST_AsGeoJSON(CASE WHEN ST_IsValid(q.s) THEN q.s ELSE {repaired} END,"  # noqa: S608
+        f" {digits}, 0) FROM (SELECT p.g, ST_SnapToGrid(p.g, {crs.grid}) AS s"
+        f" FROM (SELECT {expr} AS g OFFSET 0) AS p OFFSET 0) AS q)"
+    )
 
 
 def _to_storage(

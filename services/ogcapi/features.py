@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from services.http.caching import Validators
 from services.ogcapi import params
 from services.ogcapi.errors import BadRequestError, NotFoundError
 from services.ogcapi.pages import encode_cursor, page_url
@@ -21,6 +22,7 @@ from services.ogcapi.params import ItemsRequest
 from services.ogcapi.pool import AsyncPool
 from services.ogcapi.specs import CollectionSpec
 from services.ogcapi.sql import item_statement, items_statement
+from services.ogcapi.validators import validators, with_stamp
 
 GEOJSON: Final = "application/geo+json"
 JSON: Final = "application/json"
@@ -34,6 +36,7 @@ class Answer:
     body: str
     media_type: str
     headers: dict[str, str]
+    validators: Validators | None = None
 
 
 def negotiate(format_param: str | None, accept: str) -> str:
@@ -53,7 +56,7 @@ def negotiate(format_param: str | None, accept: str) -> str:
     return "json"
 
 
-def _media_type(accept: str) -> str:
+def media_type(accept: str) -> str:
     """GeoJSON's type, unless the client asked for plain JSON only."""
     lowered = accept.lower()
     if JSON in lowered and "geo+json" not in lowered and "*/*" not in lowered:
@@ -76,14 +79,15 @@ async def items(
     base_url: str,
     accept: str,
     limits: tuple[int, int, int],
+    filters: params.FilterLimits,
 ) -> Answer:
     """``/collections/{id}/items`` as GeoJSON; ``limits`` = (default, max, count limit)."""
     default_limit, max_limit, count_limit = limits
-    request = params.items_request(query, spec, default_limit, max_limit)
+    request = params.items_request(query, spec, default_limit, max_limit, filters)
     statement = items_statement(spec, request, count_limit)
-    row = await pool.fetchone(statement.sql, statement.values)
+    row = await pool.fetchone(*with_stamp(statement.sql, statement.values, spec))
     assert row is not None  # an aggregate without GROUP BY: always one row
-    features, fetched, first_key, last_key, matched = row
+    features, fetched, first_key, last_key, matched, serial, changed_at = row
     returned = min(int(fetched), request.limit)
     items_url = f"{base_url}/collections/{spec.id}/items"
     links = _page_links(request, query, items_url, spec, int(fetched), first_key, last_key)
@@ -95,7 +99,9 @@ async def items(
     head.append(json.dumps(links, ensure_ascii=False))
     head.append("}")
     crs = request.output.crs
-    return Answer("".join(head), _media_type(accept), {"Content-Crs": f"<{crs.uri}>"})
+    kind = media_type(accept)
+    found = validators(spec, serial, changed_at, query, base_url, kind)
+    return Answer("".join(head), kind, {"Content-Crs": f"<{crs.uri}>"}, found)
 
 
 def _page_links(
@@ -147,7 +153,7 @@ async def item(
     if key is None:
         raise NotFoundError(f"no feature {feature_id[:100]!r} in {spec.id}")
     statement = item_statement(spec, key, output)
-    row = await pool.fetchone(statement.sql, statement.values)
+    row = await pool.fetchone(*with_stamp(statement.sql, statement.values, spec))
     text: str | None = row[0] if row is not None else None
     if text is None:
         raise NotFoundError(f"no feature {feature_id[:100]!r} in {spec.id}")
@@ -159,4 +165,7 @@ async def item(
     ]
     body = f'{text[:-1]},"links":{json.dumps(links, ensure_ascii=False)}}}'
     crs = output.crs
-    return Answer(body, _media_type(accept), {"Content-Crs": f"<{crs.uri}>"})
+    kind = media_type(accept)
+    assert row is not None
+    found = validators(spec, row[1], row[2], feature_id, query, base_url, kind)
+    return Answer(body, kind, {"Content-Crs": f"<{crs.uri}>"}, found)

@@ -1,7 +1,8 @@
 """SQL of the feature routes: PostGIS writes the GeoJSON, Python only frames it.
 
 One statement answers a page: the rows of the page (keyset or offset), each feature as
-GeoJSON text (``ST_AsGeoJSON`` for the geometry, ``json_build_object`` for the properties)
+GeoJSON text (``ST_AsGeoJSON`` for the geometry, kept valid on the output grid by
+:func:`~services.ogcapi.crs.geojson_sql`, ``json_build_object`` for the properties)
 joined by ``string_agg``, the sort keys of the first and last row (for the links), and
 ``numberMatched``: from ``counts.rows`` (kept exact by triggers) when nothing filters, else
 ``count(*)`` over at most ``count_limit + 1`` matching rows. The statement shapes live in
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from services.ogcapi import cql
 from services.ogcapi._sql import statement
 from services.ogcapi.binds import Binds
-from services.ogcapi.crs import geometry_sql
+from services.ogcapi.crs import geojson_sql
 from services.ogcapi.pages import Cursor
 from services.ogcapi.params import ItemsRequest, Output, SortKey
 from services.ogcapi.specs import CollectionSpec, quote
@@ -38,8 +39,8 @@ def feature_sql(spec: CollectionSpec, output: Output) -> str:
     if output.skip_geometry:
         geometry = "'null'"
     else:
-        expr = geometry_sql(_col(spec.geometry_column), output.crs)
-        geometry = f"coalesce(ST_AsGeoJSON({expr}, {output.crs.digits}, 0), 'null')"
+        expr = geojson_sql(_col(spec.geometry_column), output.crs, spec.geometry_type)
+        geometry = f"coalesce({expr}, 'null')"
     if output.properties:
         pairs = ", ".join(f"'{p.name}', {_col(p.column)}" for p in output.properties)
         properties = f"json_build_object({pairs})::text"

@@ -16,15 +16,13 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from gis.settings import DatabaseSettings
 from layers.conflicts import run_conflicts
 from layers.rules import load_rules
 from layers.samples import load_plans
 from layers.settings import PlanSettings
 from services.ogcapi.service import RECHECK_S
-from services.settings import Settings
 from tests.conftest import SAMPLE
-from tests.services.conftest import serve
+from tests.services.conftest import ogc_client
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +54,7 @@ def api(
     run_id: int, url_env: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[httpx.Client]:
     """The app, started after the run exists; relative URLs start below ``/ogc``."""
-    home = tmp_path_factory.mktemp("ogc-conflicts-home")
-    settings = Settings(database=DatabaseSettings(database_url=url_env, home=home))
-    for base in serve(settings):
-        with httpx.Client(base_url=f"{base}/ogc/", timeout=60) as http:
-            yield http
+    yield from ogc_client(url_env, tmp_path_factory.mktemp("ogc-conflicts-home"), timeout=60)
 
 
 def _ids(api: httpx.Client, collection: str, **params: str) -> tuple[set[int], dict[str, Any]]:
