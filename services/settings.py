@@ -12,13 +12,23 @@ from grid.settings import PrivacySettings
 
 
 class ServerSettings(BaseSettings):
-    """Where ``onemap serve`` listens."""
+    """Where ``onemap serve`` listens, and what ``/health`` tells (``ONEMAP_*``).
+
+    Attributes
+    ----------
+    health_details
+        ``/health`` adds the PostgreSQL and PostGIS versions, the schema revision and the
+        grid's row counts (``ONEMAP_HEALTH_DETAILS=true``). Off, it answers only its status:
+        versions help an attacker pick exploits, and counts of persons and households are
+        not for anonymous callers.
+    """
 
     model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
+    health_details: bool = False
 
 
 class OgcSettings(BaseSettings):
@@ -47,10 +57,12 @@ class OgcSettings(BaseSettings):
         Serve ``/items`` as GeoJSON with our own routes (SQL-built responses); False routes
         them through pygeoapi's handler with our provider (kept for measurement).
     max_filter_chars, max_filter_terms, max_filter_vertices
-        The largest CQL2 ``filter`` a request may carry: its length, its number of terms
-        (predicates and logical operators) and the vertices of all its geometry literals.
-        Above them the answer is 400 (or 414 when the URL itself is too long) naming the
-        limit: a filter's cost in the database grows with each.
+        The largest CQL2 ``filter`` a request may carry: its length in characters, its
+        number of terms (predicates and logical operators counted together; a chain of AND,
+        or of OR, counts once, so 150 OR'd predicates are 151 terms) and the vertices of all
+        its geometry literals (a BBOX counts 4). Above them the answer is 400 naming the
+        limit and its value (414 when the URL itself is too long): a filter's cost in the
+        database grows with each. Nesting is bounded apart, at 128 levels.
     max_html_limit
         The largest page served as HTML (a browser renders every feature; bigger
         ``limit`` values are cut to it, as for JSON above ``max_limit``).

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from services.ogcapi import cql
+from services.ogcapi.cql import FilterLimits as FilterLimits
 from services.ogcapi.crs import DEFAULT, OgcCrs, bbox_to_storage, parse_crs
 from services.ogcapi.errors import BadRequestError
 from services.ogcapi.pages import Cursor, decode_cursor
@@ -66,7 +67,7 @@ class ItemsRequest:
     bbox: tuple[float, float, float, float] | None
     interval: Interval | None
     equals: tuple[tuple[Prop, Scalar], ...]
-    filter: Any  # a pygeofilter AST node
+    filter: Any  # a pygeofilter AST node, or a boolean literal (services/ogcapi/cql.py)
     filter_crs: OgcCrs
     sort: tuple[SortKey, ...]
     output: Output
@@ -202,9 +203,14 @@ def _output(found: dict[str, str], spec: CollectionSpec) -> Output:
 
 
 def items_request(
-    params: Sequence[tuple[str, str]], spec: CollectionSpec, default_limit: int, max_limit: int
+    params: Sequence[tuple[str, str]],
+    spec: CollectionSpec,
+    default_limit: int,
+    max_limit: int,
+    filters: FilterLimits | None = None,
 ) -> ItemsRequest:
-    """Read and check the parameters of ``/collections/{id}/items``."""
+    """Read and check the parameters of ``/collections/{id}/items``; ``filters`` bounds the
+    ``filter`` (the routes pass ``FilterLimits.of(settings)``; None: the settings' defaults)."""
     found = _single(params, ITEMS_PARAMETERS, spec, equality=True)
     queryables = spec.queryables()
     equals = tuple(
@@ -217,7 +223,7 @@ def items_request(
     if language not in cql.LANGUAGES:
         raise BadRequestError(f"filter-lang: {language[:50]!r}; use cql2-text or cql2-json")
     filter_crs = parse_crs(found["filter-crs"], "filter-crs") if "filter-crs" in found else DEFAULT
-    node = cql.parse(found["filter"], language) if "filter" in found else None
+    node = cql.parse(found["filter"], language, filters) if "filter" in found else None
     cursor = decode_cursor(found["cursor"], sort) if "cursor" in found else None
     if cursor is not None and "offset" in found:
         raise BadRequestError("offset and cursor exclude each other")

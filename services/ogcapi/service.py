@@ -9,6 +9,7 @@ host the client used), from the one generated configuration, and cached.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import threading
@@ -21,7 +22,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from gis.engine import create_engine, database_url
-from services.ogcapi import config
+from services.ogcapi import config, pygeoapi_patches
 from services.ogcapi.pool import AsyncPool, connect_kwargs
 from services.ogcapi.provider import register_engine, unregister_engine
 from services.ogcapi.sources import Registry, build_registry, fingerprint
@@ -42,11 +43,13 @@ def state_dir(settings: Settings) -> Path:
 
 
 def session_options(ogc: OgcSettings) -> str:
-    """Every OGC connection: UTC timestamps, a statement timeout, and custom plans for every
-    query (a generic plan cannot know whether a bbox is small)."""
+    """Every OGC connection: UTC timestamps, a statement timeout, custom plans for every
+    query (a generic plan cannot know whether a bbox is small), and no JIT: a long CQL2
+    filter makes the planner's cost estimate large enough to JIT-compile expressions, which
+    costs far more than the short query it would speed up."""
     return (
         f"-c timezone=UTC -c statement_timeout={ogc.statement_timeout_ms}"
-        " -c plan_cache_mode=force_custom_plan"
+        " -c plan_cache_mode=force_custom_plan -c jit=off"
     )
 
 
@@ -75,6 +78,7 @@ class OgcService:
     """Everything the ``/ogc`` routes share in one worker process."""
 
     def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        pygeoapi_patches.apply()
         self.settings = settings
         self.ogc = settings.ogc
         self.engine = engine or ogc_engine(settings)
@@ -88,6 +92,9 @@ class OgcService:
         self._checked = 0.0
         self._apis: OrderedDict[str, API] = OrderedDict()
         self._openapi: dict[str, Any] | None = None
+        self.heavy = asyncio.Semaphore(settings.http.heavy_requests)
+        """Pages rendered by pygeoapi in the thread pool at once (CPU-bound Python): more
+        wait here, so that they never hold every thread and cheap answers stay cheap."""
 
     def close(self) -> None:
         unregister_engine(self.engine_key)

@@ -23,12 +23,18 @@ _DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 Scalar = int | float | str | bool | dt.datetime | None
 
 
-def check_text(value: str, what: str) -> str:
-    """A string PostgreSQL accepts as text (no NUL), of a sane length."""
+def check_text(value: str, what: str, max_chars: int | None = 10_000) -> str:
+    """A string PostgreSQL accepts as text (no NUL), of a sane length.
+
+    ``max_chars=None`` leaves the length to the caller: a ``filter`` is bounded as a whole by
+    its own setting (``OgcSettings.max_filter_chars``), and so are the strings inside it.
+    """
     if "\x00" in value:
         raise BadRequestError(f"{what}: text must not contain NUL characters")
-    if len(value) > 10_000:
-        raise BadRequestError(f"{what}: text longer than 10 000 characters")
+    if max_chars is not None and len(value) > max_chars:
+        raise BadRequestError(
+            f"{what}: text longer than {max_chars:_} characters".replace("_", " ")
+        )
     return value
 
 

@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from services.ogcapi.pool import AsyncPool, connect_kwargs
+from services.ogcapi.service import session_options
+from services.settings import Settings
 
 
 def _pool(engine: Engine, size: int) -> AsyncPool:
@@ -114,3 +116,21 @@ def test_a_timed_out_statement_keeps_its_connection(engine: Engine) -> None:
 
     before, after = asyncio.run(work())
     assert before == after
+
+
+def test_ogc_sessions_never_jit_compile(engine: Engine) -> None:
+    """A long CQL2 filter's cost estimate passes jit_above_cost; compiling it cost over a
+    second for a query that runs in milliseconds, so OGC sessions turn JIT off."""
+    settings = Settings()
+    options = session_options(settings.ogc)
+
+    async def work() -> tuple[object, ...] | None:
+        pool = AsyncPool(connect_kwargs(engine, options), 1)
+        try:
+            return await pool.fetchone(
+                "SELECT current_setting('jit'), current_setting('plan_cache_mode')", {}
+            )
+        finally:
+            await pool.close()
+
+    assert asyncio.run(work()) == ("off", "force_custom_plan")
