@@ -11,9 +11,9 @@ SAMPLE   ?= data/samples/small
 HOST     ?= 127.0.0.1
 PORT     ?= 8000
 # OS packages the platform needs; each is installed only when missing.
-OS_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-contrib fonts-noto-cjk gdal-bin
+OS_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-contrib fonts-noto-cjk gdal-bin chromium chromium-driver
 
-.PHONY: help os-deps venv install demo test lint typecheck pytest bench db-start db-stop clean
+.PHONY: help os-deps venv install vendor demo test lint typecheck pytest bench db-start db-stop clean
 
 help:
 	@echo "make demo   run the platform with its sample data at http://$(HOST):$(PORT)"
@@ -50,6 +50,16 @@ $(VENV)/.installed: $(VENV)/bin/python pyproject.toml
 	@touch $@
 
 install: os-deps $(VENV)/.installed
+
+# The HTML pages' front-end files (services/web/static/vendor, committed, so no install needs
+# npm): refreshed from the npm registry at the versions package-lock.json pins. To upgrade,
+# change a pin in package.json, `npm install --package-lock-only --ignore-scripts`, then this.
+vendor: $(VENV)/.installed
+	@command -v npm >/dev/null || { echo "installing npm"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null; }
+	npm ci --ignore-scripts --omit=peer --no-audit --no-fund
+	$(PY) -m services.web.vendor
 
 demo: install
 	$(ONEMAP) keys init

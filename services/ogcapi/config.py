@@ -18,14 +18,14 @@ from typing import Any, Final
 
 import yaml
 
-from services.ogcapi.crs import SERVED, STORAGE
-from services.ogcapi.params import ITEMS_PARAMETERS
+from services.ogcapi import openapi
+from services.ogcapi.crs import SERVED
 from services.ogcapi.sources import Registry
 from services.ogcapi.specs import CollectionSpec
 from services.settings import OgcSettings
+from services.web.assets import static_dir, templates_dir
 
 TEMPLATE: Final = Path(__file__).resolve().parents[2] / "config" / "ogc" / "pygeoapi.yml"
-FORMATS: Final = ("json", "geojson", "html", "jsonld")
 PROVIDER: Final = "services.ogcapi.provider.OneMapProvider"
 CRS84_STORAGE: Final = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 """Storage CRS as told to pygeoapi's own handlers: see services/ogcapi/provider.py."""
@@ -83,9 +83,11 @@ def pygeoapi_config(
     """The full pygeoapi configuration for clients reaching the API at ``base_url``."""
     config = copy.deepcopy(_template())
     config["server"]["url"] = base_url
+    # Our templates first (vendored assets, no other host), then pygeoapi's; /ogc/static.
+    config["server"]["templates"] = {"path": str(templates_dir()), "static": str(static_dir())}
     config["server"]["limits"] = {
         "default_items": settings.default_limit,
-        "max_items": settings.max_limit,
+        "max_items": settings.max_html_limit,  # only HTML and JSON-LD reach pygeoapi
         "on_exceed": "throttle",
     }
     config["resources"] = {
@@ -94,62 +96,11 @@ def pygeoapi_config(
     return config
 
 
-def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": schema, "style": "form", "explode": False}  # fmt: skip
-
-
-def items_parameters(spec: CollectionSpec, settings: OgcSettings) -> list[dict[str, Any]]:
-    """The query parameters ``/items`` takes, exactly (others are answered with 400)."""
-    crs_enum = {"type": "string", "format": "uri", "enum": [c.uri for c in SERVED]}
-    names = [p.name for p in spec.properties]
-    sortable = list(spec.queryables())
-    found = [
-        _query("f", "Output format.", {"type": "string", "enum": list(FORMATS)}),
-        _query("lang", "Language (metadata only).", {"type": "string"}),
-        _query("bbox", "minx,miny,maxx,maxy (or 6 numbers) in bbox-crs and its axis order.",
-               {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}),
-        _query("bbox-crs", "CRS of bbox (default CRS84).", crs_enum),
-        _query("limit", f"Page size; above {settings.max_limit} it is cut to {settings.max_limit}.",
-               {"type": "integer", "minimum": 1, "maximum": settings.max_limit,
-                "default": settings.default_limit}),
-        _query("offset", "Rows to skip (next links use cursor instead).",
-               {"type": "integer", "minimum": 0, "default": 0}),
-        _query("cursor", "Opaque keyset position taken from a next/prev link.", {"type": "string"}),
-        _query("datetime", "Instant or interval (RFC 3339, '..' open) on updated_at.",
-               {"type": "string"}),
-        _query("crs", "CRS of the response geometries (default CRS84).", crs_enum),
-        _query("filter", "CQL2 filter (see filter-lang) over the queryables.", {"type": "string"}),
-        _query("filter-lang", "Language of filter.",
-               {"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"}),
-        _query("filter-crs", "CRS of geometry literals in filter (default CRS84).", crs_enum),
-        _query("sortby", "Comma-separated [+|-]property.",
-               {"type": "array", "items": {"type": "string",
-                "enum": [f"{d}{n}" for n in sortable for d in ("", "+", "-")]}}),
-        _query("properties", "Comma-separated properties to return.",
-               {"type": "array", "items": {"type": "string", "enum": names}}),
-        _query("skipGeometry", "Leave geometries out.", {"type": "boolean", "default": False}),
-    ]  # fmt: skip
-    for name, prop in spec.queryables().items():
-        if name in ITEMS_PARAMETERS:
-            continue
-        found.append(_query(name, f"Equality filter on {name}.", prop.type.json_schema()))
-    return found
-
-
 def openapi_document(
     config: dict[str, Any], registry: Registry, settings: OgcSettings
 ) -> dict[str, Any]:
-    """pygeoapi's OpenAPI document, with the item routes' parameters as we take them."""
-    from pygeoapi.openapi import get_oas
-
-    document: dict[str, Any] = get_oas(config, fail_on_invalid_collection=False)
-    for spec in registry.specs.values():
-        operation = document.get("paths", {}).get(f"/collections/{spec.id}/items", {}).get("get")
-        if operation is not None:
-            operation["parameters"] = items_parameters(spec, settings)
-    document.setdefault("info", {})["x-storage-crs"] = STORAGE.uri
-    return document
+    """The OpenAPI document of exactly our routes (services/ogcapi/openapi.py)."""
+    return openapi.build(config, registry, settings)
 
 
 def _parameter_name(parameter: dict[str, Any]) -> str:

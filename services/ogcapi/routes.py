@@ -2,8 +2,10 @@
 
 JSON answers are ours: the landing page and conformance (only links and classes that hold),
 collections (storage EPSG:4490, extents from the registry), queryables, and the features
-(SQL-built GeoJSON). pygeoapi renders HTML and JSON-LD of all of them, and the OpenAPI
-document; for features it calls our provider, which runs the same SQL.
+(SQL-built GeoJSON), and the collection and items pages, which are those answers in
+pygeoapi's templates (services/ogcapi/html_pages.py).
+pygeoapi renders the other HTML pages and JSON-LD, and the OpenAPI document; for features it
+calls our provider (JSON-LD items), which runs the same SQL.
 
 pygeoapi's functions are called with an ``API`` built from our generated configuration
 (never its import-time ``starlette_app``), the way its ``execute_from_starlette`` does.
@@ -13,7 +15,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -22,13 +23,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 
-from services.ogcapi import config, features, metadata, params
+from services.http.caching import conditional, validators_for
+from services.http.errors import render_error
+from services.ogcapi import config, features, html_pages, metadata, params
 from services.ogcapi.errors import BadRequestError, OgcError, UnavailableError, error_response
-from services.ogcapi.features import Answer, negotiate
+from services.ogcapi.features import GEOJSON, Answer, negotiate
 from services.ogcapi.service import OgcService
 from services.ogcapi.specs import CollectionSpec
+from services.ogcapi.validators import read_stamp, validators
+from services.web.assets import static_files
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -50,7 +54,10 @@ def _database_error(exc: DBAPIError | psycopg.Error) -> OgcError:
     raise exc
 
 
-def _json(document: Any, media_type: str = "application/json") -> Response:
+JSON = "application/json"
+
+
+def _json(document: Any, media_type: str = JSON) -> Response:
     return Response(json.dumps(document, ensure_ascii=False), media_type=media_type)
 
 
@@ -63,15 +70,18 @@ class OgcRoutes:
     def _base(self, request: Request) -> str:
         return self.service.base_url(request.url.scheme, request.headers.get("host"))
 
-    async def _guard(self, work: Callable[[], Awaitable[Response]]) -> Response:
+    async def _guard(
+        self, work: Callable[[], Awaitable[Response]], html_wanted: bool = False
+    ) -> Response:
         """Await ``work`` on the event loop (it never blocks: its one statement goes to the
-        async pool); OGC errors and database failures as OGC JSON."""
+        async pool); OGC errors and database failures as OGC JSON (a page for a page)."""
         try:
             return await work()
-        except OgcError as exc:
-            return error_response(exc)
-        except (DBAPIError, psycopg.Error) as exc:
-            return error_response(_database_error(exc))
+        except (OgcError, DBAPIError, psycopg.Error) as exc:
+            error = exc if isinstance(exc, OgcError) else _database_error(exc)
+            if html_wanted:
+                return render_error(error.status, error.description, html_wanted=True)
+            return error_response(error)
 
     # --- pygeoapi -------------------------------------------------------------------------
 
@@ -92,9 +102,13 @@ class OgcRoutes:
         if not api_request.is_valid():
             headers, status, content = api.get_format_exception(api_request)
         else:
-            headers, status, content = await run_in_threadpool(function, api, api_request, *args)
+            async with self.service.heavy:
+                headers, status, content = await run_in_threadpool(
+                    function, api, api_request, *args
+                )
             if status != 204:
                 content = apply_gzip(headers, content)
+        headers.pop("X-Powered-By", None)  # no software versions to strangers
         response = Response(content, status_code=status)
         response.headers.update(headers)
         return response
@@ -146,7 +160,7 @@ class OgcRoutes:
 
         async def work() -> Response:
             registry = await self.service.current_registry()
-            return _json(metadata.collections(registry, base))
+            return self._document(request, metadata.collections(registry, base), JSON)
 
         return await self._guard(work)
 
@@ -157,8 +171,20 @@ class OgcRoutes:
 
         async def work() -> Response:
             spec = (await self.service.current_registry()).get(cid)
-            return _json(metadata.collection(spec, self._base(request)))
+            return self._document(request, metadata.collection(spec, self._base(request)), JSON)
 
+        async def page() -> Response:
+            base = self._base(request)
+            spec = (await self.service.current_registry()).get(cid)
+            data = html_pages.collection_data(metadata.collection(spec, base), base)
+            return await self._page(request, spec, html_pages.COLLECTION_TEMPLATE, data)
+
+        try:
+            chosen = self._format(request)
+        except OgcError as exc:
+            return error_response(exc)
+        if chosen == "html":
+            return await self._guard(page, html_wanted=True)
         return await self._dispatch(request, work, describe_collections, cid)
 
     async def queryables(self, request: Request) -> Response:
@@ -169,7 +195,7 @@ class OgcRoutes:
         async def work() -> Response:
             spec = (await self.service.current_registry()).get(cid)
             document = metadata.queryables(spec, self._base(request))
-            return _json(document, "application/schema+json")
+            return self._document(request, document, "application/schema+json")
 
         return await self._dispatch(request, work, get_collection_queryables, cid)
 
@@ -181,6 +207,8 @@ class OgcRoutes:
 
         async def work() -> Response:
             spec = (await self.service.current_registry()).get(cid)
+            if (unchanged := await self._unchanged(request, spec)) is not None:
+                return unchanged
             answer = await features.items(
                 self.service.pool,
                 spec,
@@ -188,17 +216,71 @@ class OgcRoutes:
                 self._base(request),
                 request.headers.get("accept", ""),
                 (ogc.default_limit, ogc.max_limit, ogc.count_limit),
+                params.FilterLimits.of(ogc),
             )
-            return _answer(answer)
+            return self._respond(request, answer)
 
         def check(spec: CollectionSpec) -> None:
             params.items_request(
-                request.query_params.multi_items(), spec, ogc.default_limit, ogc.max_limit
+                request.query_params.multi_items(),
+                spec,
+                ogc.default_limit,
+                ogc.max_limit,
+                params.FilterLimits.of(ogc),
             )
 
+        try:
+            chosen = self._format(request)
+        except OgcError as exc:
+            return error_response(exc)
+        if chosen == "html":
+            return await self._guard(lambda: self._items_page(request, cid), html_wanted=True)
         return await self._dispatch(
             request, work, get_collection_items, cid, fast=ogc.fast_items, check=check
         )
+
+    async def _items_page(self, request: Request, cid: str) -> Response:
+        """The items page: the GeoJSON answer in pygeoapi's template (html_pages.py)."""
+        ogc = self.service.ogc
+        base = self._base(request)
+        spec = (await self.service.current_registry()).get(cid)
+        answer = await features.items(
+            self.service.pool,
+            spec,
+            html_pages.page_query(request.query_params.multi_items()),
+            base,
+            GEOJSON,
+            (ogc.default_limit, min(ogc.max_limit, ogc.max_html_limit), ogc.count_limit),
+            params.FilterLimits.of(ogc),
+        )
+        data = html_pages.items_data(answer.body, spec, base)
+        return await self._page(request, spec, html_pages.ITEMS_TEMPLATE, data)
+
+    async def _page(
+        self, request: Request, spec: CollectionSpec, template: str, data: dict[str, Any]
+    ) -> Response:
+        """``data`` rendered into ``template`` in the request's language, with an ETag."""
+        from pygeoapi.api import APIRequest
+        from pygeoapi.l10n import locale2str
+
+        api = await run_in_threadpool(self.service.api, self._base(request))
+        try:
+            api_request = await APIRequest.from_starlette(request, api.locales)
+        except ClientDisconnect:
+            return Response(status_code=499)
+        async with self.service.heavy:
+            body = await run_in_threadpool(
+                html_pages.render, api, spec, template, data, api_request.locale
+            )
+        found = validators_for((body,))
+        headers = {
+            **found.headers(self.service.settings.http.cache_max_age),
+            "Vary": "Accept, Accept-Language",
+            "Content-Language": locale2str(api_request.locale),
+        }
+        if conditional(request.headers, found):
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="text/html; charset=utf-8", headers=headers)
 
     async def item(self, request: Request) -> Response:
         from pygeoapi.api.itemtypes import get_collection_item
@@ -207,6 +289,8 @@ class OgcRoutes:
 
         async def work() -> Response:
             spec = (await self.service.current_registry()).get(cid)
+            if (unchanged := await self._unchanged(request, spec, fid)) is not None:
+                return unchanged
             answer = await features.item(
                 self.service.pool,
                 spec,
@@ -215,7 +299,7 @@ class OgcRoutes:
                 self._base(request),
                 request.headers.get("accept", ""),
             )
-            return _answer(answer)
+            return self._respond(request, answer)
 
         def check(spec: CollectionSpec) -> None:
             params.item_output(request.query_params.multi_items(), spec)
@@ -229,6 +313,45 @@ class OgcRoutes:
             fast=self.service.ogc.fast_items,
             check=check,
         )
+
+    # --- caching ----------------------------------------------------------------------------
+
+    def _respond(self, request: Request, answer: Answer) -> Response:
+        """The answer with its validators, or ``304`` when the client's copy is current."""
+        headers = dict(answer.headers)
+        headers["Vary"] = "Accept"
+        found = answer.validators
+        if found is not None:
+            headers.update(found.headers(self.service.settings.http.cache_max_age))
+            if conditional(request.headers, found):
+                return Response(status_code=304, headers=headers)
+        return Response(answer.body, media_type=answer.media_type, headers=headers)
+
+    async def _unchanged(
+        self, request: Request, spec: CollectionSpec, *parts: str
+    ) -> Response | None:
+        """``304`` for a conditional request whose copy is current, decided from the
+        table's change stamp alone (no feature is read); None otherwise."""
+        headers = request.headers
+        if "if-none-match" not in headers and "if-modified-since" not in headers:
+            return None
+        serial, changed_at = await read_stamp(self.service.pool, spec)
+        media_type = features.media_type(headers.get("accept", ""))
+        query = request.query_params.multi_items()
+        found = validators(spec, serial, changed_at, *parts, query, self._base(request), media_type)
+        if found is None or not conditional(headers, found):
+            return None
+        found_headers = found.headers(self.service.settings.http.cache_max_age)
+        return Response(status_code=304, headers={**found_headers, "Vary": "Accept"})
+
+    def _document(self, request: Request, document: Any, media_type: str) -> Response:
+        """A metadata document with an ``ETag`` of its body (they are small)."""
+        body = json.dumps(document, ensure_ascii=False)
+        found = validators_for((body,))
+        headers = {**found.headers(self.service.settings.http.cache_max_age), "Vary": "Accept"}
+        if conditional(request.headers, found):
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type=media_type, headers=headers)
 
     async def _dispatch(
         self,
@@ -255,16 +378,9 @@ class OgcRoutes:
         return await self._pygeoapi(request, pygeoapi_function, *args)
 
 
-def _answer(answer: Answer) -> Response:
-    return Response(answer.body, media_type=answer.media_type, headers=answer.headers)
-
-
 def ogc_routes(service: OgcService) -> list[BaseRoute]:
     """Routes of the OGC API, to add to the app at ``/ogc``."""
-    from pygeoapi import __file__ as pygeoapi_file
-
     handlers = OgcRoutes(service)
-    static = Path(pygeoapi_file).parent / "static"
 
     async def slash(request: Request) -> Response:
         return RedirectResponse(url=str(request.url.replace(path=request.url.path.rstrip("/"))))
@@ -283,7 +399,7 @@ def ogc_routes(service: OgcService) -> list[BaseRoute]:
                 Route("/collections/{cid}/queryables", handlers.queryables),
                 Route("/collections/{cid}/items", handlers.items),
                 Route("/collections/{cid}/items/{fid}", handlers.item),
-                Mount("/static", app=StaticFiles(directory=static), name="ogc-static"),
+                Mount("/static", app=static_files(), name="ogc-static"),
             ],
         ),
     ]

@@ -24,7 +24,10 @@ def test_unknown_collection_and_item_are_404(ogc: httpx.Client) -> None:
     _error(ogc.get("collections/buildings/items/not-a-number"), 404)
     _error(ogc.get("collections/buildings/items/99999999999999999999999"), 404)
     _error(ogc.get("collections/admin_areas/items/000000000000"), 404)
-    _error(ogc.get("collections/buildings/items", params={"f": "html", "x": "1"}), 400)
+    page = ogc.get("collections/buildings/items", params={"f": "html", "x": "1"})
+    assert page.status_code == 400, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<h1>400 InvalidParameterValue</h1>" in page.text
 
 
 @pytest.mark.parametrize(
