@@ -1,0 +1,304 @@
+"""The OpenAPI document at ``/ogc/openapi``: it resolves with no network, is valid OpenAPI 3.0,
+describes exactly the routes that answer, and the running app answers as it says
+(schemathesis against the real app and database)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from jsonschema import Draft4Validator
+from schemathesis import APIOperation, BaseSchema
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Err
+from schemathesis.generation.feedback import FeedbackSources
+from schemathesis.pytest._test_builder import build_operation_test
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from schemathesis.specs.openapi.definitions import OPENAPI_30
+
+from services.ogcapi.params import ITEM_PARAMETERS, ITEMS_PARAMETERS
+
+ROUTES = (
+    "/",
+    "/openapi",
+    "/api",
+    "/conformance",
+    "/collections",
+    "/collections/{collectionId}",
+    "/collections/{collectionId}/queryables",
+    "/collections/{collectionId}/items",
+    "/collections/{collectionId}/items/{featureId}",
+)
+"""Every route of services/ogcapi/routes.py (static files aside), kept here by hand."""
+
+JSONLD = "application/ld+json"
+METHODS = {"get", "head"}
+REFUSED_METHODS = ("POST", "PUT", "DELETE", "PATCH", "OPTIONS")
+NOT_OURS = (
+    "collections/buildings/schema",
+    "collections/buildings/tiles",
+    "processes",
+    "jobs",
+    "stac",
+    "TileMatrixSets",
+)
+"""Routes pygeoapi's own document promised; nothing answers them here."""
+
+
+@pytest.fixture(scope="module")
+def document(ogc: httpx.Client) -> dict[str, Any]:
+    response = ogc.get("openapi", params={"f": "json"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/vnd.oai.openapi+json")
+    found = response.json()
+    assert isinstance(found, dict)
+    return found
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def _pointer(document: dict[str, Any], ref: str) -> Any:
+    node: Any = document
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def test_document_resolves_offline(document: dict[str, Any]) -> None:
+    refs = set(_refs(document))
+    assert refs, "the document uses components"
+    external = sorted(r for r in refs if not r.startswith("#/"))
+    assert external == [], f"references leave the document: {external}"
+    for ref in refs:
+        assert isinstance(_pointer(document, ref), dict), ref
+    assert "schemas.opengis.net" not in str(document)
+
+
+def test_document_is_openapi_30(document: dict[str, Any]) -> None:
+    errors = sorted(Draft4Validator(OPENAPI_30).iter_errors(document), key=str)
+    assert errors == [], "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
+    loaded = schemathesis.openapi.from_dict(document)
+    results = list(loaded.get_all_operations())
+    problems = [str(r.err()) for r in results if isinstance(r, Err)]
+    assert problems == []
+    assert len(results) == sum(len(operations) for operations in document["paths"].values())
+
+
+def _collection_ids(ogc: httpx.Client) -> list[str]:
+    return [c["id"] for c in ogc.get("collections").json()["collections"]]
+
+
+def test_every_route_is_documented_and_nothing_else(
+    ogc: httpx.Client, document: dict[str, Any]
+) -> None:
+    expected = set()
+    for route in ROUTES:
+        if "{collectionId}" in route:
+            expected |= {route.replace("{collectionId}", c) for c in _collection_ids(ogc)}
+        else:
+            expected.add(route)
+    assert set(document["paths"]) == expected
+    for path, operations in document["paths"].items():
+        assert set(operations) == METHODS, path
+
+
+def _url(path: str, feature_ids: dict[str, str]) -> str:
+    """The documented path with a feature of the collection as ``{featureId}``."""
+    match = re.fullmatch(r"/collections/(.+)/items/\{featureId\}", path)
+    if match:
+        return path.replace("{featureId}", feature_ids[match.group(1)]).lstrip("/")
+    return path.lstrip("/")
+
+
+@pytest.fixture(scope="module")
+def feature_ids(ogc: httpx.Client) -> dict[str, str]:
+    found = {}
+    for cid in _collection_ids(ogc):
+        features = ogc.get(f"collections/{cid}/items", params={"limit": 1}).json()["features"]
+        assert features, f"{cid} has no feature to ask for"
+        found[cid] = str(features[0]["id"])
+    return found
+
+
+def _formats(operation: dict[str, Any], document: dict[str, Any]) -> list[str | None]:
+    """``None`` (no ``f``) and every value of the operation's ``f`` parameter."""
+    for parameter in operation["parameters"]:
+        if "$ref" in parameter:
+            parameter = _pointer(document, parameter["$ref"])
+        if parameter["name"] == "f":
+            return [None, *parameter["schema"]["enum"]]
+    return [None]
+
+
+def test_every_documented_operation_answers(
+    ogc: httpx.Client, document: dict[str, Any], feature_ids: dict[str, str]
+) -> None:
+    """GET and HEAD of every path answer 200, in every documented format, with a media type
+    the document gives for it."""
+    for path, operations in document["paths"].items():
+        url = _url(path, feature_ids)
+        for method, operation in operations.items():
+            documented = operation["responses"]["200"].get("content", {})
+            for f in _formats(operation, document):
+                params = {"f": f} if f else {}
+                response = ogc.request(method.upper(), url, params=params, follow_redirects=True)
+                where = f"{method.upper()} {path} f={f}"
+                assert response.status_code == 200, f"{where}: {response.status_code}"
+                kind = response.headers["content-type"].split(";")[0]
+                if method == "get":
+                    assert kind in {m.split(";")[0] for m in documented}, f"{where}: {kind}"
+
+
+def test_undocumented_methods_and_routes_are_refused(
+    ogc: httpx.Client, document: dict[str, Any], feature_ids: dict[str, str]
+) -> None:
+    for path in document["paths"]:
+        url = _url(path, feature_ids)
+        for method in REFUSED_METHODS:
+            response = ogc.request(method, url, follow_redirects=True)
+            assert response.status_code == 405, f"{method} {path}: {response.status_code}"
+    for path in NOT_OURS:
+        assert ogc.get(path).status_code == 404, path
+
+
+def _parameter_names(operation: dict[str, Any], document: dict[str, Any]) -> set[str]:
+    names = set()
+    for parameter in operation["parameters"]:
+        if "$ref" in parameter:
+            parameter = _pointer(document, parameter["$ref"])
+        if parameter["in"] == "query":
+            names.add(parameter["name"])
+    return names
+
+
+def test_feature_parameters_are_those_the_routes_take(
+    ogc: httpx.Client, document: dict[str, Any]
+) -> None:
+    for cid in _collection_ids(ogc):
+        queryables = set(ogc.get(f"collections/{cid}/queryables").json()["properties"])
+        items = _parameter_names(document["paths"][f"/collections/{cid}/items"]["get"], document)
+        taken = ITEMS_PARAMETERS | (queryables - {"geometry"})
+        assert items <= taken and taken - items <= {"datetime"}, cid
+        item = document["paths"][f"/collections/{cid}/items/{{featureId}}"]["get"]
+        assert _parameter_names(item, document) == ITEM_PARAMETERS, cid
+
+
+# --- schemathesis -----------------------------------------------------------------------------
+#
+# Each operation runs as schemathesis' own pytest integration builds it (its examples,
+# coverage and fuzzing phases, positive and negative data): ``from_fixture`` cannot be used,
+# its lazy tests set ``request.node._nodeid``, which pytest 9.2 items no longer have.
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+MAX_EXAMPLES = 25
+"""Fuzzed cases per operation (the coverage phase adds its own): under two minutes in all."""
+
+
+def test_conditional_requests_are_documented(document: dict[str, Any], ogc: httpx.Client) -> None:
+    operation = document["paths"]["/collections/buildings/items"]["get"]
+    headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+    assert {"If-None-Match", "If-Modified-Since"} <= headers
+    assert {"ETag", "Last-Modified"} <= set(operation["responses"]["200"]["headers"])
+    assert "304" in operation["responses"]
+    first = ogc.get("collections/buildings/items", params={"limit": 1})
+    again = ogc.get(
+        "collections/buildings/items",
+        params={"limit": 1},
+        headers={"If-None-Match": first.headers["etag"]},
+    )
+    assert again.status_code == 304
+
+
+def test_an_empty_page_as_jsonld_is_json(ogc: httpx.Client) -> None:
+    """pygeoapi 0.24's items JSON-LD template wrote a trailing comma on an empty page."""
+    response = ogc.get("collections/buildings/items", params={"f": "jsonld", "code": "none"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(JSONLD)
+    assert response.json()["features"] == []
+
+
+@pytest.fixture(scope="module")
+def api_schema(document: dict[str, Any], ogc_base: str) -> BaseSchema:
+    """The served document, loaded by schemathesis (``from_url`` would leave out GET
+    /openapi itself), sending to the server the document names."""
+    assert document["servers"][0]["url"] == ogc_base
+    loaded = schemathesis.openapi.from_dict(document)
+    loaded.config.update(base_url=ogc_base)
+    return loaded
+
+
+def _matches(route: str, path: str) -> bool:
+    parts = [re.escape(p) for p in route.split("{collectionId}")]
+    return re.fullmatch("[^/]+".join(parts), path) is not None
+
+
+def _operation_test(
+    api_schema: BaseSchema, operation: APIOperation[Any, Any, Any, Any]
+) -> Callable[[], None]:
+    def check(case: schemathesis.Case[Any]) -> None:
+        response = case.call(timeout=60)
+        try:
+            case.validate_response(response, checks=CHECKS)
+        except BaseExceptionGroup as exc:  # schemathesis' FailureGroup: make it one assertion
+            raise AssertionError(str(exc)) from None
+
+    test: Callable[[], None] = build_operation_test(
+        config=api_schema.config,
+        operation=operation,
+        test_func=check,
+        given_kwargs={},
+        feedback=FeedbackSources(),
+        explicit_settings=settings(
+            max_examples=MAX_EXAMPLES,
+            derandomize=bool(os.environ.get("CI")),
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
+    return test
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_the_app_answers_as_documented(api_schema: BaseSchema, route: str) -> None:
+    """No 5xx; statuses, media types and bodies as documented, for GET and HEAD of every
+    path of ``route`` (all collections)."""
+    failures: list[str] = []
+    ran = 0
+    for result in api_schema.get_all_operations():
+        assert not isinstance(result, Err), result.err()
+        operation = result.ok()
+        if not _matches(route, operation.path):
+            continue
+        ran += 1
+        try:
+            _operation_test(api_schema, operation)()
+        except Exception as exc:
+            failures.append(f"{operation.label}: {exc}")
+    assert ran >= 2, f"no operation of {route}"
+    assert failures == [], "\n\n".join(failures)
