@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Engine
 
 from gis.errors import DatabaseError
-from gis.settings import DatabaseSettings
+from gis.settings import DatabaseSettings, parse_database_url
 
 
 class ServerInfo(NamedTuple):
@@ -23,20 +23,12 @@ class ServerInfo(NamedTuple):
 
 
 def database_url(settings: DatabaseSettings) -> URL:
-    """``ONEMAP_DATABASE_URL`` when set, else the platform's database in the local cluster."""
+    """``ONEMAP_DATABASE_URL`` when set, else the platform's database in the local cluster.
+
+    A malformed URL is a `DatabaseError` that names the faulty part, never the password.
+    """
     if settings.database_url:
-        try:
-            url = make_url(settings.database_url)
-        except sa.exc.ArgumentError:
-            raise DatabaseError(
-                f"ONEMAP_DATABASE_URL is not a database URL: {settings.database_url!r}; "
-                "expected postgresql://user:password@host:port/database"
-            ) from None
-        if url.get_backend_name() != "postgresql":
-            raise DatabaseError(
-                f"ONEMAP_DATABASE_URL must name a PostgreSQL database, not {url.drivername!r}"
-            )
-        return url.set(drivername="postgresql+psycopg")
+        return parse_database_url(settings.database_url).set(drivername="postgresql+psycopg")
     from gis.pgserver import LocalServer
 
     return LocalServer(settings).url()

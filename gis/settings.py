@@ -5,8 +5,43 @@ Built once by the CLI or ``create_app`` and passed down, never at import time.
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from gis.errors import DatabaseError
+
+_EXPECTED = "expected postgresql://user:password@host:port/database"
+
+
+def parse_database_url(value: str) -> URL:
+    """``value`` as a PostgreSQL URL, or a `DatabaseError` naming the part that is wrong.
+
+    The message never repeats ``value``: an unparsable URL cannot be shown with its password
+    masked, so only the faulty part is named.
+    """
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        problem = "it has no scheme" if "://" not in value else "it cannot be parsed"
+        raise DatabaseError(
+            f"ONEMAP_DATABASE_URL is not a database URL ({problem}): {_EXPECTED}"
+        ) from None
+    except ValueError:  # SQLAlchemy's int() of the port
+        raise DatabaseError(
+            f"ONEMAP_DATABASE_URL is not a database URL (its port is not a number): {_EXPECTED}"
+        ) from None
+    if url.get_backend_name() != "postgresql":
+        raise DatabaseError(
+            f"ONEMAP_DATABASE_URL must name a PostgreSQL database, not {url.drivername!r}"
+        )
+    if url.port is not None and not 1 <= url.port <= 65535:
+        raise DatabaseError(
+            f"ONEMAP_DATABASE_URL is not a database URL (its port {url.port} is not between "
+            "1 and 65535)"
+        )
+    return url
 
 
 class DatabaseSettings(BaseSettings):
@@ -16,6 +51,8 @@ class DatabaseSettings(BaseSettings):
     ----------
     database_url
         SQLAlchemy URL of an existing PostGIS database. When set, nothing local is started.
+        A malformed one fails when the settings are built, with a `DatabaseError` sentence
+        that does not repeat the URL (see :func:`parse_database_url`).
     home
         The platform's state directory (local cluster, secrets, caches).
     pg_dir
@@ -36,6 +73,18 @@ class DatabaseSettings(BaseSettings):
     pg_port: int = Field(default=55432, ge=1, le=65535)
     pg_database: str = "onemap"
     pg_bin: Path | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        """Fail at the edge, in one sentence.
+
+        The `DatabaseError` is raised as is, not as a ``ValueError``: pydantic would wrap that
+        in a ``ValidationError`` whose text repeats the input, password included.
+        """
+        if value:
+            parse_database_url(value)
+        return value
 
     @property
     def data_dir(self) -> Path:

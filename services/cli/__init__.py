@@ -7,7 +7,7 @@ import sys
 import typer
 
 from services.cli import crs, db, grid, keys, ogc, plans, samples, serve
-from services.cli._common import console, known_errors
+from services.cli._common import known_errors, print_error
 
 app = typer.Typer(
     name="onemap",
@@ -31,7 +31,7 @@ def main() -> None:
     try:
         app()
     except known_errors() as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        print_error(exc)
         sys.exit(1)
 
 

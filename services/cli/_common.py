@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from rich.console import Console
 from sqlalchemy import Engine
 
@@ -10,14 +12,92 @@ from services.settings import Settings
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
+_LOST_STATES = ("57P01", "57P02", "57P03")
+"""Server states of a session ended by the server (admin shutdown, crash, not accepting)."""
+
+
+def database_errors() -> tuple[type[Exception], ...]:
+    """The database's operational failures (a lost session, a cancelled statement).
+
+    They are not bugs of a command, and their text (SQL, parameters) is not for users.
+    """
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    return (OperationalError, psycopg.OperationalError)
+
 
 def known_errors() -> tuple[type[Exception], ...]:
-    """The exception roots whose messages are written for users."""
+    """The exceptions ``main`` prints as one sentence (:func:`describe`) instead of a traceback."""
     from gis.errors import GisError
     from grid.errors import GridError
     from layers.errors import LayerError
 
-    return (GisError, GridError, LayerError)
+    return (GisError, GridError, LayerError, *database_errors())
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, the driver error it wraps, and the exceptions it was raised from or during."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        orig = getattr(current, "orig", None)
+        todo.extend(e for e in (orig, current.__cause__, current.__context__) if e is not None)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def database_failure(exc: BaseException) -> tuple[bool, str] | None:
+    """``(lost, reason)`` when ``exc`` is an operational failure of the database, else None.
+
+    ``lost`` says the session is gone (terminated, server down, network cut) rather than one
+    statement stopped (a timeout, a deadlock); ``reason`` is the server's first line, the
+    session's own end preferred over the "connection is closed" that follows it.
+    """
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, database_errors()):
+        return None
+    chain = list(_chain(exc))
+    driver = [e for e in chain if isinstance(e, psycopg.Error)]
+    ended = [e for e in driver if e.sqlstate in _LOST_STATES or (e.sqlstate or "").startswith("08")]
+    lost = (
+        bool(ended)
+        or any(isinstance(e, psycopg.OperationalError) and e.sqlstate is None for e in driver)
+        or any(isinstance(e, DBAPIError) and e.connection_invalidated for e in chain)
+    )
+    known = ended or [e for e in driver if e.sqlstate] or driver
+    return lost, _first_line(known[0] if known else exc)
+
+
+def describe(exc: BaseException) -> str:
+    """The one sentence ``main`` prints for an exception of :func:`known_errors`."""
+    failure = database_failure(exc)
+    if failure is None:
+        return str(exc)
+    lost, reason = failure
+    if lost:
+        return (
+            f"the database connection was lost ({reason}): the command stopped and its open "
+            "transaction was rolled back; run it again once `onemap db status` answers"
+        )
+    return f"the database stopped the command ({reason}); its open transaction was rolled back"
+
+
+def print_error(exc: BaseException) -> None:
+    """``error:`` and the sentence of :func:`describe` on stderr (its text is not markup)."""
+    from rich.markup import escape
+
+    console.print(f"[bold red]error:[/] {escape(describe(exc))}", highlight=False)
 
 
 def settings() -> Settings:

@@ -15,9 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from services.cli._common import console, engine, out, settings
+from services.cli._common import (
+    console,
+    database_errors,
+    database_failure,
+    engine,
+    out,
+    settings,
+)
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from gis.errors import DatabaseError
     from layers.conflicts import RunResult
     from layers.impact import Impact
     from layers.settings import PlanSettings
@@ -99,24 +109,29 @@ def import_(
     spec = LayerSpec(layer, title or layer, plan_type, scheme, department)
     date = dt.date.fromisoformat(snapshot) if snapshot else None
     db = engine(settings())
-    with _progress() as progress, db.begin() as conn:
-        task = progress.add_task(f"import {file.name}", total=None)
-        report = import_layer(
-            conn,
-            file,
-            spec,
-            load_schemes(config.schemes_file),
-            crs=crs,
-            encoding=encoding,
-            code_field=code_field,
-            source_layer=source_layer,
-            snapshot_date=date,
-            imported_by=_user(user),
-            densify_m=config.densify_m,
-            subdivide_vertices=config.subdivide_vertices,
-            progress=lambda n: progress.advance(task, n),
-            total=lambda n: progress.update(task, total=n),
-        )
+    try:
+        with _progress() as progress, db.begin() as conn:
+            task = progress.add_task(f"import {file.name}", total=None)
+            report = import_layer(
+                conn,
+                file,
+                spec,
+                load_schemes(config.schemes_file),
+                crs=crs,
+                encoding=encoding,
+                code_field=code_field,
+                source_layer=source_layer,
+                snapshot_date=date,
+                imported_by=_user(user),
+                densify_m=config.densify_m,
+                subdivide_vertices=config.subdivide_vertices,
+                progress=lambda n: progress.advance(task, n),
+                total=lambda n: progress.update(task, total=n),
+            )
+    except database_errors() as exc:
+        failure = database_failure(exc)
+        assert failure is not None
+        raise _import_failed(db, file, layer, *failure) from exc
     if as_json:
         _emit(report._asdict())
         return
@@ -141,6 +156,40 @@ def import_(
         for j in report.rejected[:50]:
             table.add_row(j.fid, j.code or "-", j.reason)
         out.print(table)
+
+
+def _import_failed(db: Engine, file: Path, layer: str, lost: bool, reason: str) -> DatabaseError:
+    """One sentence for an import the database stopped: what happened, and what is current.
+
+    The import ran in one transaction, so its rollback leaves the layer at the version it had;
+    the sentence names that version, read again on a new connection when the server answers.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gis.errors import DatabaseError
+
+    try:
+        still = _still_current(db, layer)
+    except SQLAlchemyError:  # the server is gone: what is current cannot be read now
+        still = f"the previous version of {layer}, if any, is still current"
+    what = "the database connection was lost" if lost else "the database stopped it"
+    return DatabaseError(
+        f"the import of {file.name} was rolled back because {what} ({reason}): {still}"
+    )
+
+
+def _still_current(db: Engine, layer: str) -> str:
+    from layers.errors import UnknownLayerError
+    from layers.registry import get_layer
+
+    try:
+        with db.connect() as conn:
+            current = get_layer(conn, layer).current_version
+    except UnknownLayerError:  # a new layer: its registration was rolled back too
+        current = None
+    if current is None:
+        return f"{layer} has no version yet"
+    return f"{layer} version {current} is still current"
 
 
 @app.command("list")
