@@ -111,6 +111,27 @@ def test_an_empty_page_says_so(ogc: httpx.Client) -> None:
     assert "geojson_data" not in page.text
 
 
+def test_object_properties_read_as_key_value_pairs(ogc: httpx.Client) -> None:
+    """A JSON object property shows as ``key: value; ...``, not as a Python dict."""
+    items = "collections/plans.ogc-test-landuse/items"
+    features = ogc.get(items).json()["features"]
+    objects = [v for f in features for v in f["properties"].values() if isinstance(v, dict)]
+    assert objects, "the test layer has no object property"
+    page = ogc.get(items, params={"f": "html"}).text
+    for value in objects:
+        assert "; ".join(f"{k}: {v}" for k, v in value.items()) in page
+    assert "{&#39;" not in page and "{'" not in page
+
+
+def test_no_page_names_the_software_version(ogc: httpx.Client) -> None:
+    from importlib.metadata import version
+
+    for path in ("", "collections", "collections/buildings", ITEMS):
+        page = ogc.get(path, params={"f": "html"}, follow_redirects=True)
+        assert page.status_code == 200, path
+        assert version("pygeoapi") not in page.text, path
+
+
 def test_unknown_languages_fall_back_to_the_default(ogc: httpx.Client) -> None:
     page = ogc.get(ITEMS, params={"f": "html", "lang": "fr"}, headers={"Accept-Language": "de"})
     assert page.status_code == 200

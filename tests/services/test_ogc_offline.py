@@ -154,6 +154,7 @@ def test_items_page_draws_the_features_without_a_base_map(visit: Callable[[str],
     assert drawn + markers > 0, "no feature drawn"
     assert page.locator(".leaflet-tile, .leaflet-tile-pane img").count() == 0
     assert page.locator("table tbody tr").count() == 20
+    assert page.locator("#limits").input_value() == "20"  # the limit asked, though not listed
     assert page.evaluate("map.getZoom()") > 5, "the map was not fit to the features"
     if SHOTS:
         page.screenshot(path=str(Path(SHOTS) / "items.png"), full_page=True)
