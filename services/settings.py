@@ -53,9 +53,6 @@ class OgcSettings(BaseSettings):
         request waits for one, first come first served, rather than opening more). About
         the cores divided by the workers, plus one: statements beyond what the cores run
         only queue in the OS scheduler and stretch p99 (services/ogcapi/pool.py).
-    fast_items
-        Serve ``/items`` as GeoJSON with our own routes (SQL-built responses); False routes
-        them through pygeoapi's handler with our provider (kept for measurement).
     max_filter_chars, max_filter_terms, max_filter_vertices
         The largest CQL2 ``filter`` a request may carry: its length in characters, its
         number of terms (predicates and logical operators counted together; a chain of AND,
@@ -76,7 +73,6 @@ class OgcSettings(BaseSettings):
     count_limit: int = Field(default=100_000, ge=0)
     statement_timeout_ms: int = Field(default=15_000, ge=100)
     pool_size: int = Field(default=3, ge=1)
-    fast_items: bool = True
     max_filter_chars: int = Field(default=10_000, ge=100)
     max_filter_terms: int = Field(default=200, ge=1)
     max_filter_vertices: int = Field(default=10_000, ge=4)

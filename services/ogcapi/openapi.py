@@ -11,7 +11,7 @@ shorter and cannot promise a route that does not answer. Every schema is in
 One path per collection (pygeoapi's convention, kept): each collection's ``/items`` takes
 its own queryables as parameters and returns its own properties. Every path answers GET
 and HEAD (Starlette adds HEAD to GET routes), nothing else. The feature schemas describe
-our SQL-built GeoJSON (``ONEMAP_OGC_FAST_ITEMS``, the default).
+our SQL-built GeoJSON, the only GeoJSON the routes serve.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Our pygeoapi feature provider: a thin adapter from pygeoapi's ``query``/``get`` to the
-same SQL the fast routes run (``services.ogcapi.sql``), so HTML and JSON-LD pages, which
+same SQL our GeoJSON routes run (``services.ogcapi.sql``), so HTML and JSON-LD pages, which
 pygeoapi renders, show exactly what the GeoJSON routes return.
 
 pygeoapi builds a provider per request from its configuration, so the collection spec

@@ -235,9 +235,7 @@ class OgcRoutes:
             return error_response(exc)
         if chosen == "html":
             return await self._guard(lambda: self._items_page(request, cid), html_wanted=True)
-        return await self._dispatch(
-            request, work, get_collection_items, cid, fast=ogc.fast_items, check=check
-        )
+        return await self._dispatch(request, work, get_collection_items, cid, check=check)
 
     async def _items_page(self, request: Request, cid: str) -> Response:
         """The items page: the GeoJSON answer in pygeoapi's template (html_pages.py)."""
@@ -310,7 +308,6 @@ class OgcRoutes:
             get_collection_item,
             cid,
             fid,
-            fast=self.service.ogc.fast_items,
             check=check,
         )
 
@@ -359,14 +356,13 @@ class OgcRoutes:
         work: Callable[[], Awaitable[Response]],
         pygeoapi_function: Callable[..., Any],
         *args: str,
-        fast: bool = True,
         check: Callable[[CollectionSpec], None] | None = None,
     ) -> Response:
-        """JSON through ``work``; HTML and JSON-LD (or everything when not ``fast``) through
-        pygeoapi, once the collection exists and ``check`` accepts the parameters."""
+        """JSON through ``work``; JSON-LD (and HTML where we have no page of our own)
+        through pygeoapi, once the collection exists and ``check`` accepts the parameters."""
         try:
             chosen = self._format(request)
-            if chosen == "json" and fast:
+            if chosen == "json":
                 return await self._guard(work)
             spec = (await self.service.current_registry()).get(args[0])
             if check is not None:

@@ -11,6 +11,9 @@ cannot contain a dot, so the two forms never collide. Conflict runs: the patches
 ``N`` are the collection ``conflicts.run{N}``. Persons and households are not published
 (personal data, DESIGN.md).
 
+Properties are the columns each collection lists, typed by the models
+(:mod:`services.ogcapi.columns`).
+
 Every collection's ``numberMatched`` is exact without counting per request: the counts are
 kept by the database (migration 0004's ``counts.rows``, per plan layer version and per
 conflict run, the latter tracked by migration 0005).
@@ -26,15 +29,19 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from grid.models import AdminArea, Building, Cell
+from layers.models import ConflictPatch, Feature
 from services.ogcapi._sql import statement
+from services.ogcapi.columns import published
 from services.ogcapi.errors import NotFoundError
-from services.ogcapi.specs import CollectionSpec, Counter, Extent, Prop, PropType, quote
+from services.ogcapi.specs import CollectionSpec, Counter, Extent, PropType, quote
 
 Source = Callable[[Connection], Iterable[CollectionSpec]]
 
-_S, _I, _F, _DT = PropType.STRING, PropType.INTEGER, PropType.NUMBER, PropType.DATETIME
-_VERSIONED = (Prop(name="version", column="version", type=_I, nullable=False),
-              Prop(name="updated_at", column="updated_at", type=_DT, nullable=False))  # fmt: skip
+_S, _I = PropType.STRING, PropType.INTEGER
+_VERSIONED = ("version", "updated_at")
+_BUILDING_COLUMNS = ("code", "name", "use", "floors", "address", "address_parts", "cell_id",
+                     "straddles", *_VERSIONED)  # fmt: skip
 
 GRID_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(
@@ -48,24 +55,10 @@ GRID_SPECS: tuple[CollectionSpec, ...] = (
         id_column="code",
         id_type=_S,
         geometry_type="MultiPolygon",
-        properties=(
-            Prop(
-                name="code",
-                column="code",
-                type=_S,
-                nullable=False,
-                title="12-digit statistical code",
-            ),
-            Prop(name="name", column="name", type=_S, nullable=False),
-            Prop(
-                name="level",
-                column="level",
-                type=_S,
-                nullable=False,
-                title="county, street or community",
-            ),
-            Prop(name="parent_code", column="parent_code", type=_S),
-            *_VERSIONED,
+        properties=published(
+            AdminArea,
+            ("code", "name", "level", "parent_code", *_VERSIONED),
+            titles={"code": "12-digit statistical code", "level": "county, street or community"},
         ),
         datetime_column="updated_at",
         counter=Counter(table="grid.admin_areas"),
@@ -79,11 +72,10 @@ GRID_SPECS: tuple[CollectionSpec, ...] = (
         table="cells",
         id_column="id",
         id_type=_I,
-        properties=(
-            Prop(name="code", column="code", type=_S, nullable=False, title="15-digit grid code"),
-            Prop(name="name", column="name", type=_S),
-            Prop(name="community_code", column="community_code", type=_S, nullable=False),
-            *_VERSIONED,
+        properties=published(
+            Cell,
+            ("code", "name", "community_code", *_VERSIONED),
+            titles={"code": "15-digit grid code"},
         ),
         datetime_column="updated_at",
         counter=Counter(table="grid.cells"),
@@ -97,28 +89,17 @@ GRID_SPECS: tuple[CollectionSpec, ...] = (
         table="buildings",
         id_column="id",
         id_type=_I,
-        properties=(
-            Prop(name="code", column="code", type=_S, nullable=False),
-            Prop(name="name", column="name", type=_S),
-            Prop(name="use", column="use", type=_S, nullable=False),
-            Prop(name="floors", column="floors", type=_I, nullable=False),
-            Prop(name="address", column="address", type=_S),
-            Prop(name="address_parts", column="address_parts", type=PropType.OBJECT),
-            Prop(name="cell_id", column="cell_id", type=_I),
-            Prop(name="straddles", column="straddles", type=PropType.BOOLEAN, nullable=False),
-            *_VERSIONED,
-        ),
+        properties=published(Building, _BUILDING_COLUMNS),
         datetime_column="updated_at",
         counter=Counter(table="grid.buildings"),
     ),
 )
 
-_PLAN_PROPS = (
-    Prop(name="source_fid", column="source_fid", type=_S),
-    Prop(name="source_code", column="source_code", type=_S, title="code in the source file"),
-    Prop(name="code_2023", column="code_2023", type=_S, title="用地用海分类 2023"),
-    Prop(name="category", column="category", type=_S),
-    Prop(name="attributes", column="properties", type=PropType.OBJECT),
+_PLAN_PROPS = published(
+    Feature,
+    ("source_fid", "source_code", "code_2023", "category", "properties"),
+    names={"properties": "attributes"},
+    titles={"source_code": "code in the source file", "code_2023": "用地用海分类 2023"},
 )
 
 
@@ -192,23 +173,21 @@ def plan_collections(conn: Connection) -> Iterator[CollectionSpec]:
             )
 
 
-_CONFLICT_PROPS = (
-    Prop(name="type", column="type", type=_S, nullable=False, title="conflict type"),
-    Prop(name="severity", column="severity", type=_S, nullable=False, title="hard, major or minor"),
-    Prop(name="a_feature_id", column="a_feature_id", type=_I, nullable=False),
-    Prop(name="a_code", column="a_code", type=_S, title="code of the first layer's feature"),
-    Prop(name="a_code_2023", column="a_code_2023", type=_S),
-    Prop(name="b_feature_id", column="b_feature_id", type=_I),
-    Prop(name="b_code", column="b_code", type=_S, title="code of the other layer's feature"),
-    Prop(name="b_code_2023", column="b_code_2023", type=_S),
-    Prop(name="county_code", column="county_code", type=_S),
-    Prop(name="street_code", column="street_code", type=_S),
-    Prop(name="community_code", column="community_code", type=_S),
-    Prop(name="pieces", column="pieces", type=_I, nullable=False),
-    Prop(name="area_m2", column="area_m2", type=_F, nullable=False, title="area (m², CGCS2000)"),
-    Prop(name="area_mu", column="area_mu", type=_F, nullable=False, title="area (亩)"),
-    Prop(name="area_ha", column="area_ha", type=_F, nullable=False, title="area (ha)"),
-)
+_CONFLICT_PROPS = published(
+    ConflictPatch,
+    ("type", "severity", "a_feature_id", "a_code", "a_code_2023", "b_feature_id", "b_code",
+     "b_code_2023", "county_code", "street_code", "community_code", "pieces", "area_m2",
+     "area_mu", "area_ha"),
+    titles={
+        "type": "conflict type",
+        "severity": "hard, major or minor",
+        "a_code": "code of the first layer's feature",
+        "b_code": "code of the other layer's feature",
+        "area_m2": "area (m², CGCS2000)",
+        "area_mu": "area (亩)",
+        "area_ha": "area (ha)",
+    },
+)  # fmt: skip
 
 
 def conflict_collections(conn: Connection) -> Iterator[CollectionSpec]:
