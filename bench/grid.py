@@ -2,7 +2,7 @@
 
 * re-link: :func:`grid.linking.link_buildings` (the API: session settings, the statement with
   its report, the summary row) beside the same UPDATE run bare through the driver
-  (:data:`grid.linking.BARE_LINK_STATEMENT`), in the same session, interleaved. Measured
+  (:func:`grid.linking.bare_link_statement`), in the same session, interleaved. Measured
   twice: when every link is already right (the usual check after edits) and from scratch
   (every building unlinked first, as after a bulk load). The ratio must stay ≤ 1.5.
 * coverage check of all communities (:func:`grid.coverage.check`);
@@ -28,7 +28,8 @@ from sqlalchemy import Connection, text
 from gis.engine import create_engine, database_url
 from gis.settings import DatabaseSettings
 from grid.coverage import check
-from grid.linking import BARE_LINK_STATEMENT, link_buildings
+from grid.linking import bare_link_statement, link_buildings
+from grid.settings import GridSettings
 from grid.stats import stats
 
 MAX_RATIO = 1.5
@@ -63,7 +64,7 @@ def _pair(conn: Connection, repeats: int, prepare: str) -> tuple[float, float]:
     for _ in range(repeats):
         api.append(_timed(conn, lambda: link_buildings(conn), prepare))
         bare_prepare = prepare + _BARE_MODE
-        bare.append(_timed(conn, lambda: conn.exec_driver_sql(BARE_LINK_STATEMENT), bare_prepare))
+        bare.append(_timed(conn, lambda: conn.exec_driver_sql(bare_link_statement()), bare_prepare))
     return statistics.median(api), statistics.median(bare)
 
 
@@ -94,7 +95,7 @@ def run(url: str | None = None, repeats: int | None = None) -> dict[str, Any]:
             scratch = int(os.environ.get("ONEMAP_BENCH_SCRATCH_REPEATS", "1"))
             api, bare = _pair(conn, scratch, _UNLINK)
             result.update(scratch_api_s=api, scratch_bare_s=bare, scratch_ratio=api / bare)
-            result["check_s"] = _median(conn, lambda: check(conn), repeats)
+            result["check_s"] = _median(conn, lambda: check(conn, settings=GridSettings()), repeats)
             for level in ("community", "street", "county"):
                 roll_up = lambda lv=level: stats(conn, lv)  # noqa: E731
                 result[f"stats_{level}_s"] = _median(conn, roll_up, repeats)

@@ -117,10 +117,9 @@ def split(
     actor: Actor,
     *,
     base_version: int | None = None,
-    settings: GridSettings | None = None,
+    settings: GridSettings,
 ) -> CellChange:
     """Cut cell ``code`` along ``line``; the largest piece keeps the code."""
-    settings = settings or GridSettings()
     _operator_only(actor)
     line = checked(line, "LineString", settings, "split line")
     with conn.begin_nested(), acting_as(conn, actor.label):
@@ -148,11 +147,8 @@ def split(
     return CellChange(code, sorted(codes), [], moved)
 
 
-def merge(
-    conn: Connection, codes: Sequence[str], actor: Actor, *, settings: GridSettings | None = None
-) -> CellChange:
+def merge(conn: Connection, codes: Sequence[str], actor: Actor) -> CellChange:
     """Merge adjacent cells of one community into the one with the lowest code."""
-    settings = settings or GridSettings()
     _operator_only(actor)
     wanted = sorted(set(codes))
     if len(wanted) < 2:
@@ -188,10 +184,9 @@ def redraw(
     actor: Actor,
     *,
     base_version: int | None = None,
-    settings: GridSettings | None = None,
+    settings: GridSettings,
 ) -> CellChange:
     """Give cell ``code`` a new boundary that overlaps no other cell and stays in its community."""
-    settings = settings or GridSettings()
     _operator_only(actor)
     polygon = checked(geom, "Polygon", settings, "cell boundary")
     tolerance = settings.coverage_tolerance_m2

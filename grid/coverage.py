@@ -153,10 +153,9 @@ def _record_findings(conn: Connection, params: dict[str, Any]) -> list[Finding]:
 
 
 def check(
-    conn: Connection, community: str | None = None, settings: GridSettings | None = None
+    conn: Connection, community: str | None = None, *, settings: GridSettings
 ) -> CoverageReport:
     """Run every check, for all communities or one; return the findings sorted by kind."""
-    settings = settings or GridSettings()
     if (
         community is not None
         and not conn.execute(_q("community_exists"), {"community": community}).scalar_one()

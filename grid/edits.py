@@ -158,6 +158,8 @@ def prepare_values(
                 f"{table.name}.{name} cannot be edited; editable: {', '.join(editable)}"
             )
         if name == "geom":
+            if settings is None:
+                raise GridError(f"changing {table.name}.geom needs the grid settings (city bounds)")
             kind = _GEOMETRY_KIND[table.name]
             value = to_database(checked(value, kind, settings, f"{table.name} geometry"))
         values[name] = value

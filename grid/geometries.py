@@ -19,13 +19,12 @@ from grid.settings import GridSettings
 
 
 def checked(
-    geom: object, kind: str, settings: GridSettings | None = None, what: str = "geometry"
+    geom: object, kind: str, settings: GridSettings, what: str = "geometry"
 ) -> BaseGeometry:
     """``geom`` if it is a valid, non-empty ``kind`` inside the city; else a clear error.
 
     ``kind`` is a shapely geometry type name; a Polygon is accepted for ``MultiPolygon``.
     """
-    settings = settings or GridSettings()
     if not isinstance(geom, BaseGeometry):
         raise InvalidGeometryError(f"{what} must be a geometry, got {type(geom).__name__}")
     if geom.is_empty:

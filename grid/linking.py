@@ -17,13 +17,11 @@ from sqlalchemy import Connection, text
 from grid._sql import statement, without_jit
 from grid.edits import Actor, update
 
-BARE_LINK_STATEMENT = statement(__file__, "choice") + "\n" + statement(__file__, "update_bare")
-"""The 房进格 re-link as one bare UPDATE (what :func:`link_buildings` runs, less the report)."""
 
-_LINK = text(statement(__file__, "choice") + "\n" + statement(__file__, "update_report"))
-_STRADDLING = text(statement(__file__, "straddling"))
-_STRADDLING_COUNT = text(statement(__file__, "straddling_count"))
-_SUMMARY = text(statement(__file__, "summary"))
+def bare_link_statement() -> str:
+    """The 房进格 re-link as one bare UPDATE (what :func:`link_buildings` runs, less the
+    report); read from grid/linking.sql when first asked, like every statement here."""
+    return statement(__file__, "choice") + "\n" + statement(__file__, "update_bare")
 
 
 class Move(NamedTuple):
@@ -66,25 +64,31 @@ def link_buildings(conn: Connection, sample: int = 100) -> LinkReport:
     """
     with without_jit(conn):
         conn.execute(text("SELECT set_config('onemap.link', 'on', true)"))
-        row = conn.execute(_LINK, {"sample": sample}).one()
+        row = conn.execute(
+            text(statement(__file__, "choice") + "\n" + statement(__file__, "update_report")),
+            {"sample": sample},
+        ).one()
         conn.execute(text("SELECT set_config('onemap.link', '', true)"))
     report = LinkReport(
         moved=row.moved,
         linked=row.linked,
         unlinked=row.unlinked,
         flag_changed=row.flag_changed,
-        straddling=conn.execute(_STRADDLING_COUNT).scalar_one(),
+        straddling=conn.execute(text(statement(__file__, "straddling_count"))).scalar_one(),
         sample=[Move(**m) for m in row.sample],
     )
     if report.changed:
         counts = {k: v for k, v in report.as_dict().items() if k != "sample"}
-        conn.execute(_SUMMARY, {"after": json.dumps({"link": counts})})
+        conn.execute(text(statement(__file__, "summary")), {"after": json.dumps({"link": counts})})
     return report
 
 
 def straddling_buildings(conn: Connection, limit: int = 1000) -> list[tuple[str, str | None]]:
     """(building code, cell code it is linked to) of buildings overlapping several cells."""
-    return [(r.building, r.cell) for r in conn.execute(_STRADDLING, {"limit": limit})]
+    return [
+        (r.building, r.cell)
+        for r in conn.execute(text(statement(__file__, "straddling")), {"limit": limit})
+    ]
 
 
 def move_household(

@@ -8,7 +8,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gis.settings import DatabaseSettings
-from grid.settings import PrivacySettings
+from grid.settings import GridSettings, PrivacySettings
+from layers.settings import PlanSettings
 
 
 class ServerSettings(BaseSettings):
@@ -123,6 +124,8 @@ class Settings:
 
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    grid: GridSettings = field(default_factory=GridSettings)
+    plans: PlanSettings = field(default_factory=PlanSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     ogc: OgcSettings = field(default_factory=OgcSettings)
     http: HttpSettings = field(default_factory=HttpSettings)

@@ -107,10 +107,10 @@ def check(
     from rich.table import Table
 
     from grid.coverage import check as run_check
-    from grid.settings import GridSettings
 
-    with console.status("checking the grid"), engine(settings()).connect() as conn:
-        report = run_check(conn, community, GridSettings())
+    config = settings()
+    with console.status("checking the grid"), engine(config).connect() as conn:
+        report = run_check(conn, community, settings=config.grid)
     if as_json:
         _emit(report.as_dict())
     else:
@@ -141,8 +141,12 @@ def split(
     """Split a cell along a line: the largest piece keeps the code, others get new codes."""
     from grid.cells import split as run_split
 
-    with engine(settings()).begin() as conn:
-        change = run_split(conn, code, _geometry(line), _actor(user), base_version=base_version)
+    config = settings()
+    with engine(config).begin() as conn:
+        change = run_split(
+            conn, code, _geometry(line), _actor(user), base_version=base_version,
+            settings=config.grid,
+        )  # fmt: skip
     _print_change(change, as_json)
 
 
@@ -171,8 +175,12 @@ def redraw(
     """Give a cell a new boundary (no overlap with other cells, inside its community)."""
     from grid.cells import redraw as run_redraw
 
-    with engine(settings()).begin() as conn:
-        change = run_redraw(conn, code, _geometry(wkt), _actor(user), base_version=base_version)
+    config = settings()
+    with engine(config).begin() as conn:
+        change = run_redraw(
+            conn, code, _geometry(wkt), _actor(user), base_version=base_version,
+            settings=config.grid,
+        )  # fmt: skip
     _print_change(change, as_json)
 
 

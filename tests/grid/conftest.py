@@ -23,6 +23,10 @@ from sqlalchemy import Connection, text
 from grid.audit import acting_as
 from grid.codes import citizen_id_check_digit
 from grid.privacy import Keyring
+from grid.settings import GridSettings
+
+GRID = GridSettings()
+"""The grid settings the tests pass to the domain functions (built once, as the CLI does)."""
 
 COUNTY, STREET = "320799000000", "320799001000"
 A, B = "320799001001", "320799001002"

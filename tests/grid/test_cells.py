@@ -16,7 +16,7 @@ from grid.errors import (
     NotAuthorisedError,
     NotFoundError,
 )
-from tests.grid.conftest import SOUTH, STEP, WEST, A, Site, building_in
+from tests.grid.conftest import GRID, SOUTH, STEP, WEST, A, Site, building_in
 
 OPERATOR = Actor("operator")
 
@@ -42,7 +42,7 @@ def test_split_keeps_the_largest_piece_and_numbers_the_new_cells_next(site: Site
     # cut A003 vertically at 70 %
     x = WEST + 0.7 * STEP
     line = LineString([(x, SOUTH - 0.001), (x, SOUTH + STEP + 0.001)])
-    change = split(site.conn, A + "003", line, OPERATOR, base_version=1)
+    change = split(site.conn, A + "003", line, OPERATOR, base_version=1, settings=GRID)
     assert (change.kept, change.created, change.retired) == (A + "003", [A + "005"], [])
     after = _codes(site)
     assert {c: i for c, i in after.items() if c in before} == before  # no code changed
@@ -50,11 +50,15 @@ def test_split_keeps_the_largest_piece_and_numbers_the_new_cells_next(site: Site
         ("T-EAST", A + "003", A + "005")
     ]
     assert _cell_of(site, "T-A003-1") == A + "003"
-    assert check(site.conn, A).findings == []  # still tiles the community
+    assert check(site.conn, A, settings=GRID).findings == []  # still tiles the community
     # a horizontal cut of A004 into a north and a south half: north first
     y = SOUTH + 0.5 * STEP
     two = split(
-        site.conn, A + "004", LineString([(WEST + 0.9 * STEP, y), (WEST + 2.1 * STEP, y)]), OPERATOR
+        site.conn,
+        A + "004",
+        LineString([(WEST + 0.9 * STEP, y), (WEST + 2.1 * STEP, y)]),
+        OPERATOR,
+        settings=GRID,
     )
     assert two.created == [A + "006"]
 
@@ -63,7 +67,7 @@ def test_several_new_pieces_are_numbered_west_to_east(site: Site) -> None:
     x1, x2 = WEST + 0.3 * STEP, WEST + 0.6 * STEP
     below, above = SOUTH - 0.001, SOUTH + STEP + 0.001
     u_line = LineString([(x1, above), (x1, below), (x2, below), (x2, above)])
-    change = split(site.conn, A + "003", u_line, OPERATOR)
+    change = split(site.conn, A + "003", u_line, OPERATOR, settings=GRID)
     assert change.created == [A + "005", A + "006"]
     west = site.scalar("SELECT ST_XMax(geom) FROM grid.cells WHERE code = :c", c=A + "005")
     middle = site.scalar("SELECT ST_XMax(geom) FROM grid.cells WHERE code = :c", c=A + "006")
@@ -78,15 +82,15 @@ def test_a_split_needs_a_line_across_the_cell(site: Site) -> None:
         [(WEST + 0.2 * STEP, SOUTH + 0.5 * STEP), (WEST + 0.4 * STEP, SOUTH + 0.5 * STEP)]
     )
     with pytest.raises(CellOperationError, match="does not cut"):
-        split(site.conn, A + "003", inside, OPERATOR)
+        split(site.conn, A + "003", inside, OPERATOR, settings=GRID)
     with pytest.raises(InvalidGeometryError, match="must be a LineString"):
-        split(site.conn, A + "003", box(119.8, 35.14, 119.81, 35.15), OPERATOR)
+        split(site.conn, A + "003", box(119.8, 35.14, 119.81, 35.15), OPERATOR, settings=GRID)
     with pytest.raises(ConflictError):
-        split(site.conn, A + "003", inside, OPERATOR, base_version=5)
+        split(site.conn, A + "003", inside, OPERATOR, base_version=5, settings=GRID)
     with pytest.raises(NotFoundError):
-        split(site.conn, A + "999", inside, OPERATOR)
+        split(site.conn, A + "999", inside, OPERATOR, settings=GRID)
     with pytest.raises(NotAuthorisedError):
-        split(site.conn, A + "003", inside, Actor("w", site.workers["W2"]))
+        split(site.conn, A + "003", inside, Actor("w", site.workers["W2"]), settings=GRID)
 
 
 def test_merge_absorbs_into_the_lowest_code_and_codes_are_never_reused(site: Site) -> None:
@@ -97,10 +101,14 @@ def test_merge_absorbs_into_the_lowest_code_and_codes_are_never_reused(site: Sit
     assert site.scalar("SELECT straddles FROM grid.buildings WHERE code = 'T-STRADDLE'") is False
     assert {m.building for m in change.moved} == {"T-A002-1", "T-STRADDLE"}
     assert site.scalar("SELECT version FROM grid.buildings WHERE code = 'T-A002-1'") == 1
-    assert check(site.conn, A).findings == []
+    assert check(site.conn, A, settings=GRID).findings == []
     x = WEST + 0.5 * STEP
     again = split(
-        site.conn, A + "003", LineString([(x, SOUTH - 0.001), (x, SOUTH + 0.011)]), OPERATOR
+        site.conn,
+        A + "003",
+        LineString([(x, SOUTH - 0.001), (x, SOUTH + 0.011)]),
+        OPERATOR,
+        settings=GRID,
     )
     assert again.created == [A + "005"]  # 002 is retired, 004 in use
 
@@ -119,18 +127,18 @@ def test_redraw_moves_a_shared_boundary(site: Site) -> None:
     a001 = box(WEST, SOUTH + STEP, WEST + 0.6 * STEP, SOUTH + 2 * STEP)
     a002 = box(WEST + 0.6 * STEP, SOUTH + STEP, WEST + 2 * STEP, SOUTH + 2 * STEP)
     with pytest.raises(CellOperationError, match="overlaps cells 320799001001001"):
-        redraw(site.conn, A + "002", a002, OPERATOR)
-    redraw(site.conn, A + "001", a001, OPERATOR, base_version=1)
-    change = redraw(site.conn, A + "002", a002, OPERATOR)
+        redraw(site.conn, A + "002", a002, OPERATOR, settings=GRID)
+    redraw(site.conn, A + "001", a001, OPERATOR, base_version=1, settings=GRID)
+    change = redraw(site.conn, A + "002", a002, OPERATOR, settings=GRID)
     assert change.kept == A + "002"
     assert _cell_of(site, "T-STRADDLE") == A + "002"
     assert site.scalar("SELECT straddles FROM grid.buildings WHERE code = 'T-STRADDLE'") is False
-    assert check(site.conn, A).findings == []
+    assert check(site.conn, A, settings=GRID).findings == []
 
 
 def test_redraw_may_not_leave_the_community(site: Site) -> None:
     wide = box(WEST + STEP, SOUTH + STEP, WEST + 2.5 * STEP, SOUTH + 2 * STEP)
     with pytest.raises(CellOperationError, match="leaves community 320799001001 by"):
-        redraw(site.conn, A + "002", wide, OPERATOR)
+        redraw(site.conn, A + "002", wide, OPERATOR, settings=GRID)
     with pytest.raises(InvalidGeometryError, match="outside Lianyungang"):
-        redraw(site.conn, A + "002", box(121, 31, 121.01, 31.01), OPERATOR)
+        redraw(site.conn, A + "002", box(121, 31, 121.01, 31.01), OPERATOR, settings=GRID)

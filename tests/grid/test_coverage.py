@@ -19,7 +19,18 @@ from grid.coverage import CoverageReport, Finding, check
 from grid.errors import NotFoundError
 from grid.privacy import Keyring, mask_citizen_id
 from grid.settings import GridSettings
-from tests.grid.conftest import SOUTH, STEP, WEST, A, B, Site, building_in, cell_box, citizen_id
+from tests.grid.conftest import (
+    GRID,
+    SOUTH,
+    STEP,
+    WEST,
+    A,
+    B,
+    Site,
+    building_in,
+    cell_box,
+    citizen_id,
+)
 
 SMALL = Path(__file__).resolve().parents[2] / "data" / "samples" / "small"
 
@@ -38,25 +49,28 @@ def _new(before: CoverageReport, after: CoverageReport) -> list[Finding]:
 
 def test_the_test_site_is_clean(site: Site) -> None:
     for community in (A, B):
-        assert check(site.conn, community).findings == []
+        assert check(site.conn, community, settings=GRID).findings == []
 
 
 def test_a_gap_is_found_with_its_area_and_location(site: Site) -> None:
     shrunk = box(WEST + STEP, SOUTH, WEST + 2 * STEP, SOUTH + 0.75 * STEP)  # A004 loses its top
     _set_cell(site, "A004", shrunk)
-    report = check(site.conn, A)
+    report = check(site.conn, A, settings=GRID)
     assert [f.kind for f in report.findings] == ["gap"]
     gap = report.findings[0]
     hole = shapely.difference(cell_box(1, 1), shrunk)
     assert gap.area_m2 == pytest.approx(float(geodesic_area(hole)), rel=1e-6)
     assert hole.contains(shapely.Point(gap.lon, gap.lat))
-    assert check(site.conn, A, GridSettings(coverage_tolerance_m2=gap.area_m2 + 1)).findings == []
+    assert (
+        check(site.conn, A, settings=GridSettings(coverage_tolerance_m2=gap.area_m2 + 1)).findings
+        == []
+    )
 
 
 def test_an_overlap_is_found_once(site: Site) -> None:
     grown = box(WEST, SOUTH + STEP, WEST + 1.2 * STEP, SOUTH + 2 * STEP)  # A001 into A002
     _set_cell(site, "A001", grown)
-    findings = check(site.conn, A).findings
+    findings = check(site.conn, A, settings=GRID).findings
     assert [(f.kind, f.key) for f in findings] == [("overlap", "320799001001001/320799001001002")]
     piece = shapely.intersection(grown, cell_box(1, 0))
     assert findings[0].area_m2 == pytest.approx(float(geodesic_area(piece)), rel=1e-6)
@@ -65,7 +79,7 @@ def test_an_overlap_is_found_once(site: Site) -> None:
 def test_cells_crossing_or_outside_their_community(site: Site) -> None:
     _set_cell(site, "A002", box(WEST + STEP, SOUTH + STEP, WEST + 2.5 * STEP, SOUTH + 2 * STEP))
     _set_cell(site, "A003", box(WEST + 3 * STEP, SOUTH, WEST + 4 * STEP, SOUTH + STEP))
-    kinds = {(f.kind, f.key) for f in check(site.conn, A).findings}
+    kinds = {(f.kind, f.key) for f in check(site.conn, A, settings=GRID).findings}
     assert ("cell_crossing_community", "320799001001002") in kinds
     assert ("cell_outside_community", "320799001001003") in kinds
     assert ("gap", f"{A} gap") not in kinds  # gaps are keyed by location
@@ -73,27 +87,27 @@ def test_cells_crossing_or_outside_their_community(site: Site) -> None:
 
 
 def test_buildings_outside_every_cell_or_not_linked(site: Site) -> None:
-    before = check(site.conn)
+    before = check(site.conn, settings=GRID)
     site.add_building("T-SEA", box(119.86, 35.15, 119.861, 35.151))
     with bulk_load(site.conn):
         site.add_building("T-UNLINKED", building_in(0, 0, dx=0.6))
-    new = _new(before, check(site.conn))
+    new = _new(before, check(site.conn, settings=GRID))
     assert {(f.kind, f.key) for f in new} == {
         ("building_outside_cells", "T-SEA"),
         ("building_not_linked", "T-UNLINKED"),
     }
     sea = next(f for f in new if f.key == "T-SEA")
     assert sea.lon == pytest.approx(119.8605) and sea.community is None
-    assert [f.key for f in check(site.conn, A).findings] == ["T-UNLINKED"]
+    assert [f.key for f in check(site.conn, A, settings=GRID).findings] == ["T-UNLINKED"]
 
 
 def test_records_without_their_links_and_duplicate_ids(site: Site) -> None:
-    before = check(site.conn)
+    before = check(site.conn, settings=GRID)
     site.add_house("orphan-house", None, "9", 9, "909")
     site.add_household("T-ORPHAN-HH", None)
     cid = citizen_id(dt.date(1990, 1, 1), 33)  # p3's citizen ID again
     site.add_person("orphan", None, cid, name="赵六")
-    report = check(site.conn)
+    report = check(site.conn, settings=GRID)
     new = {(f.kind, f.key) for f in _new(before, report)}
     assert new == {
         ("house_without_building", str(site.houses["orphan-house"])),
@@ -104,13 +118,13 @@ def test_records_without_their_links_and_duplicate_ids(site: Site) -> None:
     duplicate = next(f for f in report.findings if f.key == mask_citizen_id(cid))
     assert duplicate.refs["ids"] == sorted([site.persons["p3"], site.persons["orphan"]])
     assert cid not in json.dumps(report.as_dict(), default=str)
-    community_only = {(f.kind, f.key) for f in check(site.conn, A).findings}
+    community_only = {(f.kind, f.key) for f in check(site.conn, A, settings=GRID).findings}
     assert community_only == {("duplicate_citizen_id", mask_citizen_id(cid))}
 
 
 def test_an_unknown_community_is_an_error(conn: Connection) -> None:
     with pytest.raises(NotFoundError, match="no community"):
-        check(conn, "320799999999")
+        check(conn, "320799999999", settings=GRID)
 
 
 def _persons_by_key(keys: set[str], keyring: Keyring) -> dict[str, bytes]:
@@ -142,7 +156,7 @@ def test_the_small_city_broken_records_are_found_and_nothing_else(
     manifest = json.loads((SMALL / "manifest.json").read_text(encoding="utf-8"))
     if not _small_city_loaded(conn, manifest):
         pytest.skip("the session database does not hold the small sample city")
-    report = check(conn)
+    report = check(conn, settings=GRID)
     broken = manifest["broken"]
     assert sorted(f.kind for f in report.findings) == sorted(b["kind"] for b in broken), (
         report.by_kind()

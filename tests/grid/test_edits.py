@@ -13,12 +13,13 @@ from grid.edits import Actor, delete_row, history, insert_row, readable, revert,
 from grid.errors import (
     CodeError,
     ConflictError,
+    GridError,
     InvalidGeometryError,
     InvalidValueError,
     NotAuthorisedError,
     NotFoundError,
 )
-from tests.grid.conftest import Site, building_in, citizen_id
+from tests.grid.conftest import GRID, Site, building_in, citizen_id
 
 OPERATOR = Actor("operator")
 
@@ -36,18 +37,21 @@ def _state(site: Site, table: str, row_id: int) -> tuple[object, ...]:
 
 def test_an_edit_on_the_current_version_makes_the_next(site: Site) -> None:
     bid = site.buildings["T-A001-1"]
-    assert update(site.conn, "buildings", bid, 1, {"floors": 12}, OPERATOR) == 2
-    assert update(site.conn, "grid.buildings", bid, 2, {"name": "一号楼"}, OPERATOR) == 3
+    assert update(site.conn, "buildings", bid, 1, {"floors": 12}, OPERATOR, settings=GRID) == 2
+    assert (
+        update(site.conn, "grid.buildings", bid, 2, {"name": "一号楼"}, OPERATOR, settings=GRID)
+        == 3
+    )
     last = history(site.conn, "buildings", bid)[-1]
     assert (last.version, last.changed_by, last.after["name"]) == (3, "operator", "一号楼")  # type: ignore[index]
 
 
 def test_a_stale_version_is_a_conflict_and_writes_nothing(site: Site) -> None:
     bid = site.buildings["T-A001-1"]
-    update(site.conn, "buildings", bid, 1, {"floors": 12}, OPERATOR)
+    update(site.conn, "buildings", bid, 1, {"floors": 12}, OPERATOR, settings=GRID)
     before = _state(site, "buildings", bid)
     with pytest.raises(ConflictError, match="at version 2, the edit was based on version 1"):
-        update(site.conn, "buildings", bid, 1, {"floors": 3}, OPERATOR)
+        update(site.conn, "buildings", bid, 1, {"floors": 3}, OPERATOR, settings=GRID)
     assert _state(site, "buildings", bid) == before
 
 
@@ -56,18 +60,20 @@ def test_a_worker_edits_only_inside_assigned_cells(site: Site) -> None:
     bid = site.buildings["T-A001-1"]
     before = _state(site, "buildings", bid)
     with pytest.raises(NotAuthorisedError, match="not in a cell assigned to worker"):
-        update(site.conn, "buildings", bid, 1, {"floors": 3}, w2)
+        update(site.conn, "buildings", bid, 1, {"floors": 3}, w2, settings=GRID)
     assert _state(site, "buildings", bid) == before
-    assert update(site.conn, "buildings", bid, 1, {"floors": 3}, w1) == 2
+    assert update(site.conn, "buildings", bid, 1, {"floors": 3}, w1, settings=GRID) == 2
     assert site.scalar("SELECT updated_by FROM grid.buildings WHERE id = :i", i=bid) == (
         f"w1 (worker {site.workers['W1']})"
     )
     before = _state(site, "buildings", bid)
     with pytest.raises(NotAuthorisedError, match="would no longer be"):
-        update(site.conn, "buildings", bid, 2, {"geom": building_in(1, 1)}, w1)  # into A004
+        update(
+            site.conn, "buildings", bid, 2, {"geom": building_in(1, 1)}, w1, settings=GRID
+        )  # into A004
     assert _state(site, "buildings", bid) == before
     with pytest.raises(NotAuthorisedError, match="may not edit admin_areas"):
-        update(site.conn, "admin_areas", "320799001001", 1, {"name": "x"}, w1)
+        update(site.conn, "admin_areas", "320799001001", 1, {"name": "x"}, w1, settings=GRID)
     for table, key in (("persons", "p3"), ("households", "T-HH3")):
         rows = site.persons if table == "persons" else site.households
         with pytest.raises(NotAuthorisedError):
@@ -78,6 +84,7 @@ def test_a_worker_edits_only_inside_assigned_cells(site: Site) -> None:
                 1,
                 {"relation" if table == "persons" else "residence": "resident"},
                 w1,
+                settings=GRID,
             )
     pid = insert_row(
         site.conn,
@@ -89,6 +96,7 @@ def test_a_worker_edits_only_inside_assigned_cells(site: Site) -> None:
             "birth_date": dt.date(2000, 1, 1),
         },
         w1,
+        settings=GRID,
     )
     with pytest.raises(NotAuthorisedError):
         insert_row(
@@ -101,6 +109,7 @@ def test_a_worker_edits_only_inside_assigned_cells(site: Site) -> None:
                 "birth_date": dt.date(2000, 1, 1),
             },
             w1,
+            settings=GRID,
         )
     assert site.scalar("SELECT count(*) FROM grid.persons WHERE id = :i", i=pid) == 1
 
@@ -125,7 +134,7 @@ def test_bad_geometries_are_refused_before_anything_is_written(
     bid = site.buildings["T-A001-1"]
     before = _state(site, "buildings", bid)
     with pytest.raises(InvalidGeometryError, match=message):
-        update(site.conn, "buildings", bid, 1, {"geom": geom}, OPERATOR)
+        update(site.conn, "buildings", bid, 1, {"geom": geom}, OPERATOR, settings=GRID)
     assert _state(site, "buildings", bid) == before
 
 
@@ -138,20 +147,28 @@ def test_derived_bookkeeping_and_code_columns_are_not_editable(site: Site) -> No
         ("persons", site.persons["p1"], "no_such_column"),
     ]:
         with pytest.raises(InvalidValueError, match="cannot be edited"):
-            update(site.conn, table, row, 1, {column: 1}, OPERATOR)
+            update(site.conn, table, row, 1, {column: 1}, OPERATOR, settings=GRID)
 
 
 def test_values_the_database_refuses_leave_the_transaction_usable(site: Site) -> None:
     pid = site.persons["p1"]
     with pytest.raises(InvalidValueError, match="foreign key"):
-        update(site.conn, "persons", pid, 1, {"household_id": 999_999_999}, OPERATOR)
+        update(site.conn, "persons", pid, 1, {"household_id": 999_999_999}, OPERATOR, settings=GRID)
     with pytest.raises(InvalidValueError, match="floors_range"):
-        update(site.conn, "buildings", site.buildings["T-A001-1"], 1, {"floors": 0}, OPERATOR)
+        update(
+            site.conn,
+            "buildings",
+            site.buildings["T-A001-1"],
+            1,
+            {"floors": 0},
+            OPERATOR,
+            settings=GRID,
+        )
     with pytest.raises(NotFoundError):
-        update(site.conn, "persons", 999_999_999, 1, {"relation": "x"}, OPERATOR)
+        update(site.conn, "persons", 999_999_999, 1, {"relation": "x"}, OPERATOR, settings=GRID)
     with pytest.raises(NotFoundError, match="no grid table"):
-        update(site.conn, "people", pid, 1, {"relation": "x"}, OPERATOR)
-    assert update(site.conn, "persons", pid, 1, {"relation": "户主"}, OPERATOR) == 2
+        update(site.conn, "people", pid, 1, {"relation": "x"}, OPERATOR, settings=GRID)
+    assert update(site.conn, "persons", pid, 1, {"relation": "户主"}, OPERATOR, settings=GRID) == 2
 
 
 def test_personal_fields_are_checked_and_protected(site: Site) -> None:
@@ -165,9 +182,19 @@ def test_personal_fields_are_checked_and_protected(site: Site) -> None:
             {"citizen_id": "110105194912310021"},
             OPERATOR,
             keyring=site.keyring,
+            settings=GRID,
         )
     with pytest.raises(CodeError, match="phone"):
-        update(site.conn, "persons", pid, 1, {"phone": "12345"}, OPERATOR, keyring=site.keyring)
+        update(
+            site.conn,
+            "persons",
+            pid,
+            1,
+            {"phone": "12345"},
+            OPERATOR,
+            keyring=site.keyring,
+            settings=GRID,
+        )
     new_id = citizen_id(dt.date(1950, 3, 1), 99)
     update(
         site.conn,
@@ -177,6 +204,7 @@ def test_personal_fields_are_checked_and_protected(site: Site) -> None:
         {"citizen_id": new_id, "phone": "13900001111"},
         OPERATOR,
         keyring=site.keyring,
+        settings=GRID,
     )
     row = site.conn.execute(
         text(
@@ -193,8 +221,16 @@ def test_personal_fields_are_checked_and_protected(site: Site) -> None:
 
 def test_revert_restores_an_earlier_version_as_a_new_one(site: Site) -> None:
     bid = site.buildings["T-A001-1"]
-    update(site.conn, "buildings", bid, 1, {"floors": 12, "geom": building_in(1, 0)}, OPERATOR)
-    update(site.conn, "buildings", bid, 2, {"name": "改名"}, OPERATOR)
+    update(
+        site.conn,
+        "buildings",
+        bid,
+        1,
+        {"floors": 12, "geom": building_in(1, 0)},
+        OPERATOR,
+        settings=GRID,
+    )
+    update(site.conn, "buildings", bid, 2, {"name": "改名"}, OPERATOR, settings=GRID)
     with pytest.raises(ConflictError):
         revert(site.conn, "buildings", bid, 1, OPERATOR, base_version=2)
     assert revert(site.conn, "buildings", bid, 1, OPERATOR, base_version=3) == 4
@@ -241,7 +277,7 @@ def test_a_bulk_loaded_row_can_be_reverted_to_its_first_version(site: Site) -> N
     with bulk_load(site.conn):
         bid = site.add_building("T-BULK", building_in(1, 1, dx=0.7, size=0.05))
     assert history(site.conn, "buildings", bid) == []
-    update(site.conn, "buildings", bid, 1, {"floors": 30}, OPERATOR)
+    update(site.conn, "buildings", bid, 1, {"floors": 30}, OPERATOR, settings=GRID)
     assert revert(site.conn, "buildings", bid, 1, OPERATOR) == 3
     assert site.scalar("SELECT floors FROM grid.buildings WHERE id = :i", i=bid) == 6
 
@@ -254,7 +290,7 @@ def test_new_cells_and_areas_need_well_formed_codes(site: Site) -> None:
         ({"code": "320799001002000", "community_code": "320799001002"}, "sequence 000"),
     ]:
         with pytest.raises(CodeError, match=message):
-            insert_row(site.conn, "cells", {**values, "geom": geom}, OPERATOR)
+            insert_row(site.conn, "cells", {**values, "geom": geom}, OPERATOR, settings=GRID)
     with pytest.raises(CodeError, match="parent must be 320799001000"):
         insert_row(
             site.conn,
@@ -267,6 +303,7 @@ def test_new_cells_and_areas_need_well_formed_codes(site: Site) -> None:
                 "geom": geom,
             },
             OPERATOR,
+            settings=GRID,
         )
     with pytest.raises(CodeError, match="not the code of a street"):
         insert_row(
@@ -280,15 +317,25 @@ def test_new_cells_and_areas_need_well_formed_codes(site: Site) -> None:
                 "geom": geom,
             },
             OPERATOR,
+            settings=GRID,
         )
     code = insert_row(
         site.conn,
         "cells",
         {"code": "320799001002002", "community_code": "320799001002", "geom": geom},
         OPERATOR,
+        settings=GRID,
     )
     assert isinstance(code, int)
     area = insert_row(site.conn, "admin_areas", {"code": "320799001003", "name": "新社区",
                       "level": "community", "parent_code": "320799001000", "geom": geom},
-                      OPERATOR)  # fmt: skip
+                      OPERATOR, settings=GRID)  # fmt: skip
     assert area == "320799001003"
+
+
+def test_a_geometry_edit_needs_the_settings_passed_in(site: Site) -> None:
+    """The domain never builds settings itself: without them a geometry is refused."""
+    bid = site.buildings["T-A001-1"]
+    with pytest.raises(GridError, match="needs the grid settings"):
+        update(site.conn, "buildings", bid, 1, {"geom": building_in(1, 0)}, OPERATOR)
+    assert update(site.conn, "buildings", bid, 1, {"floors": 9}, OPERATOR) == 2  # no geometry

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, text
 from grid.audit import bulk_load
 from grid.edits import Actor, history
 from grid.errors import NotAuthorisedError
-from grid.linking import BARE_LINK_STATEMENT, link_buildings, move_household, move_person
+from grid.linking import bare_link_statement, link_buildings, move_household, move_person
 from tests.grid.conftest import SOUTH, STEP, WEST, Site, building_in, cell_box
 
 
@@ -121,7 +121,7 @@ def test_the_bare_statement_is_the_same_link(site: Site) -> None:
     conn = site.conn
     conn.execute(text("SELECT set_config('onemap.link', 'on', true)"))
     conn.execute(text("UPDATE grid.buildings SET cell_id = NULL WHERE code LIKE 'T-%'"))
-    conn.exec_driver_sql(BARE_LINK_STATEMENT)
+    conn.exec_driver_sql(bare_link_statement())
     assert _link(conn, site.buildings["T-STRADDLE"])[:2] == ("320799001001002", True)
 
 

@@ -14,7 +14,7 @@ from grid.edits import Actor, update
 from grid.errors import GridError, NotFoundError, ReasonRequiredError
 from grid.privacy import Keyring, find_by_citizen_id, mask_name, persons, reveal
 from grid.sheets import import_sheet
-from tests.grid.conftest import A, Site, build_site, citizen_id, drop_site
+from tests.grid.conftest import GRID, A, Site, build_site, citizen_id, drop_site
 
 
 def test_reads_are_masked(site: Site) -> None:
@@ -125,6 +125,7 @@ def test_a_dump_after_edits_and_a_sheet_import_holds_no_plain_id_or_phone(
                 {"citizen_id": edited_id, "phone": edited_phone},
                 Actor("operator"),
                 keyring=keyring,
+                settings=GRID,
             )
             row = {
                 "household_no": "T-HH-DUMP",
