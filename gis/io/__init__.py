@@ -7,12 +7,12 @@ Cloud-Optimized GeoTIFFs. Errors are :class:`gis.errors.GisError` subclasses nam
 file, the record and the problem.
 """
 
+from gis.io.attribute_tables import read_table
 from gis.io.cog import write_cog
 from gis.io.encoding import codec_for
 from gis.io.raster import RasterInfo, RasterWindow, open_raster, read_window, warp_window
 from gis.io.schema import infer_schema, shapefile_field_names
 from gis.io.shapefile import EncodingMismatchWarning
-from gis.io.tables import read_table
 from gis.io.values import Bounds, Record, RecordStream, VectorSchema, VectorSource
 from gis.io.vector import list_layers, open_vector, read_vector
 from gis.io.write import WriteReport, write_vector

@@ -26,7 +26,7 @@ from gis.errors import (
     MissingCrsError,
     VectorReadError,
 )
-from gis.io import shapefile, tabular
+from gis.io import point_tables, shapefile, spreadsheet_rows
 from gis.io.values import Bounds, Record, RecordStream, VectorSource
 
 __all__ = ["Record", "VectorSource", "list_layers", "open_vector", "read_vector"]
@@ -39,7 +39,7 @@ def list_layers(path: Path | str) -> list[str]:
     """The layers of a file (GeoPackage tables, XLSX sheets; one for other formats)."""
     path = Path(path)
     if path.suffix.lower() in _TABULAR:
-        return tabular.list_sheets(path)
+        return spreadsheet_rows.list_sheets(path)
     _require_file(path)
     try:
         return list(fiona.listlayers(path))
@@ -75,7 +75,7 @@ def read_vector(
     """
     path = Path(path)
     if path.suffix.lower() in _TABULAR:
-        return tabular.read_points(
+        return point_tables.read_points(
             path, layer=layer, crs=crs, encoding=encoding, x_field=x_field, y_field=y_field
         )
     return _read_fiona(path, layer, crs, encoding)

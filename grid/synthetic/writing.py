@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from gis.crs import STORAGE_SRID
 from gis.io import Record, VectorSchema, write_vector
-from gis.io.sheets import write_sheet as _write_xlsx
+from gis.io.xlsx_writer import write_sheet as _write_xlsx
 from grid.synthetic.assembly import City
 from grid.synthetic.inputs import COLLECTION_COLUMNS
 

@@ -13,8 +13,8 @@ import pytest
 from shapely.geometry import MultiPolygon, Point, Polygon
 
 import gis.io.encoding
+import gis.io.point_tables
 import gis.io.schema
-import gis.io.tabular
 from gis.errors import (
     CoordinateColumnsError,
     CoordinateError,
@@ -61,7 +61,7 @@ def _read_all(path: Path, **options: str) -> list[Record]:
 
 
 def test_doctests() -> None:
-    for module in (gis.io.encoding, gis.io.schema, gis.io.tabular):
+    for module in (gis.io.encoding, gis.io.schema, gis.io.point_tables):
         assert doctest.testmod(module).failed == 0
 
 

@@ -189,7 +189,7 @@ def test_only_the_cells_worker_may_import(site: Site) -> None:
 
 
 def test_xlsx_sheets(site: Site, tmp_path: Path) -> None:
-    from gis.io.sheets import write_sheet
+    from gis.io.xlsx_writer import write_sheet
 
     cid = citizen_id(dt.date(1955, 5, 5), 55)
     path = tmp_path / "a001.xlsx"

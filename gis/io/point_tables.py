@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from gis.errors import (
     VectorReadError,
 )
 from gis.io.encoding import codec_for, sniff_text_file
+from gis.io.spreadsheet_rows import header_names, open_workbook, xlsx_rows
 from gis.io.values import Record, RecordStream, VectorSource
 
 #: Column names recognised as coordinates, in order of preference (compared lower-cased).
@@ -37,17 +38,6 @@ Y_NAMES = ("lat", "latitude", "纬度", "北纬", "y", "point_y")
 _UNITS = re.compile(r"\s*[(（\[][^)）\]]*[)）\]]\s*$")
 _DELIMITERS = (",", "\t", ";", "|")
 _CHUNK = 1024
-
-
-def list_sheets(path: Path) -> list[str]:
-    """The sheet names of an XLSX workbook; a CSV counts as one layer named after the file."""
-    if path.suffix.lower() != ".xlsx":
-        return [path.stem]
-    workbook = _open_workbook(path)
-    try:
-        return list(workbook.sheetnames)
-    finally:
-        workbook.close()
 
 
 def read_points(
@@ -105,19 +95,6 @@ def _columns(
             "or name them with x_field= and y_field="
         )
     return found
-
-
-def _headers(cells: Iterable[Any]) -> list[str]:
-    """Header cells as unique names: BOM and spaces stripped, blanks named by position."""
-    names: list[str] = []
-    for number, cell in enumerate(cells, start=1):
-        name = "" if cell is None else str(cell).replace("\ufeff", "").strip()
-        name = name or f"column_{number}"
-        base, suffix = name, 2
-        while name in names:
-            name, suffix = f"{base}_{suffix}", suffix + 1
-        names.append(name)
-    return names
 
 
 def _coordinate(value: Any, column: str, where: str) -> float | None:
@@ -227,7 +204,7 @@ def _read_csv(
         header_row = next(reader, None)
         if header_row is None:
             raise VectorReadError(f"{path}: empty file, no header line")
-        headers = _headers(header_row)
+        headers = header_names(header_row)
         columns = _columns(path, headers, x_field, y_field)
     except UnicodeDecodeError as exc:
         handle.close()
@@ -259,19 +236,10 @@ def _csv_rows(reader: Any, path: Path, codec: str) -> Iterator[tuple[int, list[s
             yield reader.line_num, row
 
 
-def _open_workbook(path: Path) -> Any:
-    import openpyxl  # heavy; only XLSX needs it
-
-    try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:
-        raise VectorReadError(f"{path}: cannot be read as an XLSX workbook ({exc})") from None
-
-
 def _read_xlsx(
     path: Path, layer: str | None, crs: str, x_field: str | None, y_field: str | None
 ) -> tuple[VectorSource, RecordStream]:
-    workbook = _open_workbook(path)
+    workbook = open_workbook(path)
     rows: Generator[tuple[Any, ...]] | None = None
     try:
         sheets = list(workbook.sheetnames)
@@ -284,7 +252,7 @@ def _read_xlsx(
         header_row = next(rows, None)
         if header_row is None:
             raise VectorReadError(f"{path}: sheet {sheet!r} is empty, no header row")
-        headers = _headers(header_row)
+        headers = header_names(header_row)
         columns = _columns(path, headers, x_field, y_field)
     except BaseException:
         if rows is not None:
@@ -294,17 +262,10 @@ def _read_xlsx(
     source = _source(path, sheet, crs, None, "XLSX", headers, columns)
     prefix = f"{path}: sheet {sheet!r} row"
     sheet_rows = rows
-    records = _points(_xlsx_rows(sheet_rows), prefix, headers, columns)
+    records = _points(xlsx_rows(sheet_rows), prefix, headers, columns)
 
     def close() -> None:
         sheet_rows.close()  # releases the sheet's XML stream, which keeps the file open
         workbook.close()
 
     return source, RecordStream(records, close)
-
-
-def _xlsx_rows(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    """Non-blank rows with their sheet row number (the header is row 1)."""
-    for number, row in enumerate(rows, start=2):
-        if any(c is not None and not (isinstance(c, str) and not c.strip()) for c in row):
-            yield number, row

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gis.errors import GisError, LayerChoiceError, VectorReadError
-from gis.io.tabular import _headers, _open_workbook, _xlsx_rows
+from gis.io.spreadsheet_rows import header_names, open_workbook, xlsx_rows
 
 
 def read_table(path: Path | str, sheet: str | None = None) -> Iterator[dict[str, str]]:
@@ -56,7 +56,7 @@ def _text(value: Any) -> str:
 def _xlsx_table(path: Path, sheet: str | None) -> Iterator[dict[str, str]]:
     if not path.is_file():
         raise VectorReadError(f"{path}: no such file")
-    workbook = _open_workbook(path)
+    workbook = open_workbook(path)
     try:
         names = list(workbook.sheetnames)
         if sheet is None and len(names) > 1:
@@ -67,8 +67,8 @@ def _xlsx_table(path: Path, sheet: str | None) -> Iterator[dict[str, str]]:
         header = next(rows, None)
         if header is None:
             raise VectorReadError(f"{path}: the sheet is empty, no header row")
-        headers = _headers(header)
-        for _, row in _xlsx_rows(rows):
+        headers = header_names(header)
+        for _, row in xlsx_rows(rows):
             cells = list(row) + [None] * (len(headers) - len(row))
             yield {name: _text(value) for name, value in zip(headers, cells, strict=False)}
     finally:
