@@ -119,7 +119,7 @@ def _vacuum(engine: Engine) -> float:
 def prepare(scale: str, admin: Engine, server: Any) -> tuple[URL, str]:
     """The bench database of ``scale`` (reused when complete); returns its URL and the data."""
     from gis.engine import create_engine
-    from services.schema import upgrade
+    from services.migrate import upgrade
 
     name = f"ogc_bench_{scale}"
     url = server.url(name)
@@ -292,9 +292,9 @@ def _bare_sql(dsn: URL, constants: dict[str, Any]) -> dict[str, str]:
     """Our statements for each request, with literal values, for pgbench."""
     import psycopg
 
+    from services.ogcapi.feature_sql import item_statement, items_statement
     from services.ogcapi.params import items_request
     from services.ogcapi.sources import GRID_SPECS
-    from services.ogcapi.sql import item_statement, items_statement
 
     spec = next(s for s in GRID_SPECS if s.id == "buildings")
     bbox = ",".join(str(v) for v in constants["bbox"])

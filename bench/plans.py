@@ -71,7 +71,7 @@ def _database() -> tuple[Engine, URL]:
     from grid.privacy import Keyring
     from grid.samples import load_sample
     from grid.settings import PrivacySettings
-    from services.schema import upgrade
+    from services.migrate import upgrade
 
     server = LocalServer(DatabaseSettings(home=ROOT / ".onemap"))
     server.start()

@@ -31,7 +31,7 @@ from grid.audit import acting_as
 from grid.codes import next_cell_codes, reading_order
 from grid.edits import Actor
 from grid.errors import CellOperationError, ConflictError, NotAuthorisedError, NotFoundError
-from grid.geometries import checked
+from grid.geometry_checks import checked
 from grid.linking import Move
 from grid.settings import GridSettings
 

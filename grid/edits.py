@@ -43,7 +43,7 @@ from grid.errors import (
     NotAuthorisedError,
     NotFoundError,
 )
-from grid.geometries import checked, to_database
+from grid.geometry_checks import checked, to_database
 from grid.models import GridBase
 from grid.privacy import Keyring
 from grid.settings import GridSettings

@@ -1,13 +1,13 @@
 """Alembic environment: assembles the models owned by the domain packages.
 
-Run through ``onemap db upgrade`` (services/schema.py), which passes the engine in.
+Run through ``onemap db upgrade`` (services/migrate.py), which passes the engine in.
 """
 
 from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import text
 
-from services.schema import SCHEMAS, TARGET_METADATA, include_object
+from services.migrate import SCHEMAS, TARGET_METADATA, include_object
 
 
 def run_migrations_online() -> None:

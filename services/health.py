@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from services.errors import ogc_error
-from services.schema import head_revision
+from services.migrate import head_revision
 from services.settings import ServerSettings
 
 log = logging.getLogger(__name__)

@@ -78,7 +78,7 @@ def keyring() -> Keyring:
 def engine(database_url: URL, keyring: Keyring) -> Iterator[Engine]:
     """The session database, migrated to head, with the small sample city loaded."""
     from grid.samples import load_sample
-    from services.schema import upgrade
+    from services.migrate import upgrade
 
     result = create_engine(database_url)
     upgrade(result)

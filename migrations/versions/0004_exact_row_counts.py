@@ -12,7 +12,7 @@ triggers and the initial counts, so a later migration counts a new table with on
 ``counts.recount(table)`` recounts exactly (``onemap ogc refresh --recount``).
 
 The ``counts`` schema is bookkeeping, not domain data: it is created here and not declared
-in the models, so ``services.schema.include_object`` leaves it alone, like PostGIS's tables.
+in the models, so ``services.migrate.include_object`` leaves it alone, like PostGIS's tables.
 
 Concurrent writers to one counted table (or one part) serialise on its counter row until
 they commit; grid edits are single-row transactions, so the wait is one short transaction.

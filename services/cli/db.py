@@ -48,7 +48,7 @@ def status() -> None:
     """Say whether the database is reachable, its versions and schema revision."""
     from gis.engine import create_engine, database_url, server_info
     from gis.pgserver import LocalServer
-    from services.schema import current_revision, head_revision
+    from services.migrate import current_revision, head_revision
 
     config = settings()
     if not config.database.database_url:
@@ -80,8 +80,8 @@ def url(
 @app.command()
 def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Migrate the schema to the newest revision; running it twice changes nothing."""
-    from services.schema import current_revision
-    from services.schema import upgrade as run_upgrade
+    from services.migrate import current_revision
+    from services.migrate import upgrade as run_upgrade
 
     db_engine = engine(settings())
     before = current_revision(db_engine)

@@ -1,6 +1,6 @@
 """The feature routes as GeoJSON: ``/collections/{id}/items`` and ``/items/{featureId}``.
 
-PostGIS returns the features as one text (services/ogcapi/sql.py); Python checks the
+PostGIS returns the features as one text (services/ogcapi/feature_sql.py); Python checks the
 request, awaits one statement on the async pool (services/ogcapi/pool.py) and frames the
 text with ``numberMatched``, ``numberReturned``, ``timeStamp`` and the links. HTML and
 JSON-LD go to pygeoapi (same SQL, through our provider).
@@ -17,11 +17,11 @@ from typing import Final
 from services.http.caching import Validators
 from services.ogcapi import params
 from services.ogcapi.errors import BadRequestError, NotFoundError
+from services.ogcapi.feature_sql import item_statement, items_statement
 from services.ogcapi.pages import encode_cursor, page_url
 from services.ogcapi.params import ItemsRequest
 from services.ogcapi.pool import AsyncPool
 from services.ogcapi.specs import CollectionSpec
-from services.ogcapi.sql import item_statement, items_statement
 from services.ogcapi.validators import validators, with_stamp
 
 GEOJSON: Final = "application/geo+json"

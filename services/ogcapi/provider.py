@@ -1,5 +1,5 @@
 """Our pygeoapi feature provider: a thin adapter from pygeoapi's ``query``/``get`` to the
-same SQL our GeoJSON routes run (``services.ogcapi.sql``), so HTML and JSON-LD pages, which
+same SQL our GeoJSON routes run (``services.ogcapi.feature_sql``), so HTML and JSON-LD pages, which
 pygeoapi renders, show exactly what the GeoJSON routes return.
 
 pygeoapi builds a provider per request from its configuration, so the collection spec
@@ -29,9 +29,9 @@ from sqlalchemy import Engine
 from services.ogcapi import params
 from services.ogcapi.crs import DEFAULT, parse_crs
 from services.ogcapi.errors import BadRequestError
+from services.ogcapi.feature_sql import item_statement, items_statement
 from services.ogcapi.params import Interval, ItemsRequest, Output, SortKey
 from services.ogcapi.specs import CollectionSpec
-from services.ogcapi.sql import item_statement, items_statement
 from services.ogcapi.values import from_text
 
 _ENGINES: dict[str, Engine] = {}

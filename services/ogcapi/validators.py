@@ -31,7 +31,7 @@ def with_stamp(
     sql: str, values: dict[str, object], spec: CollectionSpec
 ) -> tuple[str, dict[str, object]]:
     """``sql``'s rows with the stamp's two columns appended (NULL when not stamped)."""
-    # ``sql`` is one of ours (services/ogcapi/sql.py: identifiers quoted, values bound).
+    # ``sql`` is one of ours (services/ogcapi/feature_sql.py: identifiers quoted, values bound).
     wrapped = (
         f"SELECT q.*, s.serial, s.changed_at FROM ({sql}) AS q"  # noqa: S608
         " LEFT JOIN counts.stamps AS s ON s.table_name = %(stamp_table)s"

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
+from services.ogcapi.feature_sql import items_statement
 from services.ogcapi.params import items_request
 from services.ogcapi.sources import GRID_SPECS
-from services.ogcapi.sql import items_statement
 
 
 def _ids(ogc: httpx.Client, collection: str = "buildings", **params: str) -> list[int]:

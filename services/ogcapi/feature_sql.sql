@@ -1,4 +1,4 @@
--- Statement shapes of the feature routes (filled by services/ogcapi/sql.py with quoted
+-- Statement shapes of the feature routes (filled by services/ogcapi/feature_sql.py with quoted
 -- identifiers and %(pN)s placeholders; nothing from the client is ever in this text).
 
 -- name: items

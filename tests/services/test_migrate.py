@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DataError, IntegrityError
 
 from gis.crs import STORAGE_SRID
-from services.schema import (
+from services.migrate import (
     TARGET_METADATA,
     current_revision,
     head_revision,

@@ -6,7 +6,7 @@ GeoJSON text (``ST_AsGeoJSON`` for the geometry, kept valid on the output grid b
 joined by ``string_agg``, the sort keys of the first and last row (for the links), and
 ``numberMatched``: from ``counts.rows`` (kept exact by triggers) when nothing filters, else
 ``count(*)`` over at most ``count_limit + 1`` matching rows. The statement shapes live in
-``sql.sql``; this module fills them with quoted identifiers and placeholders only.
+``feature_sql.sql``; this module fills them with quoted identifiers and placeholders only.
 """
 
 from __future__ import annotations
