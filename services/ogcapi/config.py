@@ -19,7 +19,7 @@ from typing import Any, Final
 import yaml
 
 from services.ogcapi import openapi
-from services.ogcapi.crs import SERVED
+from services.ogcapi.crs import served
 from services.ogcapi.sources import Registry
 from services.ogcapi.specs import CollectionSpec
 from services.settings import OgcSettings
@@ -68,7 +68,7 @@ def _resource(spec: CollectionSpec, engine_key: str, settings: OgcSettings) -> d
                 "name": PROVIDER,
                 "data": engine_key,
                 "id_field": "id",
-                "crs": [c.uri for c in SERVED],
+                "crs": [c.uri for c in served()],
                 "storage_crs": CRS84_STORAGE,
                 "count_limit": settings.count_limit,
                 "spec": spec.model_dump(mode="json"),

@@ -74,11 +74,26 @@ def _make(name: str) -> OgcCrs:
     return OgcCrs(uri, ref.name, ref.epsg, north_first(ref), geographic)
 
 
-SERVED: Final = tuple(_make(name) for name in OGC_SERVED_CRS)
-"""Every CRS offered per collection, CRS84 (the default) first."""
-DEFAULT: Final = SERVED[0]
-STORAGE: Final = next(c for c in SERVED if c.srid == STORAGE_SRID)
-_BY_NAME: Final = {c.name: c for c in SERVED}
+@functools.cache
+def served() -> tuple[OgcCrs, ...]:
+    """Every CRS offered per collection, CRS84 (the default) first; built on first use
+    (pyproj reads its database), not when the module is imported."""
+    return tuple(_make(name) for name in OGC_SERVED_CRS)
+
+
+def default_crs() -> OgcCrs:
+    """CRS84: what a request gets when it names no CRS."""
+    return served()[0]
+
+
+def storage_crs() -> OgcCrs:
+    """EPSG:4490, the CRS the database stores (``storageCrs``)."""
+    return next(c for c in served() if c.srid == STORAGE_SRID)
+
+
+@functools.cache
+def _by_name() -> dict[str, OgcCrs]:
+    return {c.name: c for c in served()}
 
 
 @functools.lru_cache(maxsize=256)
@@ -91,9 +106,9 @@ def parse_crs(value: str, parameter: str = "crs") -> OgcCrs:
         ref = resolve(spelled)
     except GisError:
         ref = None
-    found = _BY_NAME.get(ref.name) if ref is not None else None
+    found = _by_name().get(ref.name) if ref is not None else None
     if found is None:
-        offered = ", ".join(c.uri for c in SERVED)
+        offered = ", ".join(c.uri for c in served())
         raise BadRequestError(
             f"{parameter}={value[:200]!r} is not a CRS served here; use one of {offered}"
         )
@@ -162,7 +177,7 @@ def _to_storage(
             )
         return x, y
     try:
-        return transform_xy(x, y, crs.name, STORAGE.name)
+        return transform_xy(x, y, crs.name, storage_crs().name)
     except GisError as exc:
         raise BadRequestError(f"{what}: outside the area of {crs.uri}: {exc}") from None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Final
 
-from services.ogcapi.crs import DEFAULT, SERVED, STORAGE
+from services.ogcapi.crs import default_crs, served, storage_crs
 from services.ogcapi.sources import Registry
 from services.ogcapi.specs import GEOMETRY_QUERYABLE, CollectionSpec
 
@@ -78,7 +78,7 @@ def collection(spec: CollectionSpec, base_url: str) -> dict[str, Any]:
     url = f"{base_url}/collections/{spec.id}"
     extent: dict[str, Any] = {}
     if spec.extent.bbox:
-        extent["spatial"] = {"bbox": [list(spec.extent.bbox)], "crs": DEFAULT.uri}
+        extent["spatial"] = {"bbox": [list(spec.extent.bbox)], "crs": default_crs().uri}
     if spec.extent.interval:
         begin, end = spec.extent.interval
         extent["temporal"] = {
@@ -92,8 +92,8 @@ def collection(spec: CollectionSpec, base_url: str) -> dict[str, Any]:
         "keywords": list(spec.keywords),
         "itemType": "feature",
         "extent": extent,
-        "crs": [c.uri for c in SERVED],
-        "storageCrs": STORAGE.uri,
+        "crs": [c.uri for c in served()],
+        "storageCrs": storage_crs().uri,
         "links": [
             {"rel": "self", "type": "application/json", "title": spec.title, "href": url},
             {"rel": "alternate", "type": "text/html", "title": "as HTML", "href": f"{url}?f=html"},

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from importlib import metadata as package_metadata
 from typing import Any, Final
 
-from services.ogcapi.crs import SERVED, STORAGE
+from services.ogcapi.crs import served, storage_crs
 from services.ogcapi.pages import MAX_CURSOR
 from services.ogcapi.params import ITEMS_PARAMETERS, MAX_OFFSET
 from services.ogcapi.sources import Registry
@@ -181,8 +181,8 @@ STATIC_SCHEMAS: Final[dict[str, Json]] = {
             "keywords": _array({"type": "string"}),
             "itemType": {"type": "string", "enum": ["feature"]},
             "extent": _schema("Extent"),
-            "crs": _array({"type": "string", "enum": [c.uri for c in SERVED]}, minItems=1),
-            "storageCrs": {"type": "string", "enum": [STORAGE.uri]},
+            "crs": _array({"type": "string", "enum": [c.uri for c in served()]}, minItems=1),
+            "storageCrs": {"type": "string", "enum": [storage_crs().uri]},
             "links": _LINKS,
         },
     },
@@ -289,7 +289,7 @@ _LANG: Final = _query("lang", "Language of HTML pages (JSON is not translated)."
 
 
 def _crs_enum() -> Json:
-    return {"type": "string", "format": "uri", "enum": [c.uri for c in SERVED]}
+    return {"type": "string", "format": "uri", "enum": [c.uri for c in served()]}
 
 
 def _output_parameters(spec: CollectionSpec) -> list[Json]:
@@ -532,7 +532,7 @@ def _info(meta: Mapping[str, Any]) -> Json:
         "title": str(about.get("title", "OGC API")),
         "description": str(about.get("description", "")).strip(),
         "version": _version(),
-        "x-storage-crs": STORAGE.uri,
+        "x-storage-crs": storage_crs().uri,
     }
     if about.get("keywords"):
         info["x-keywords"] = [str(k) for k in about["keywords"]]

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from services.ogcapi import cql
 from services.ogcapi.cql import FilterLimits as FilterLimits
-from services.ogcapi.crs import DEFAULT, OgcCrs, bbox_to_storage, parse_crs
+from services.ogcapi.crs import OgcCrs, bbox_to_storage, default_crs, parse_crs
 from services.ogcapi.errors import BadRequestError
 from services.ogcapi.pages import Cursor, decode_cursor
 from services.ogcapi.specs import CollectionSpec, Prop, PropType
@@ -113,7 +113,7 @@ def _offset(value: str | None) -> int:
 
 
 def _bbox(value: str | None, crs_value: str | None) -> tuple[float, float, float, float] | None:
-    crs = parse_crs(crs_value, "bbox-crs") if crs_value is not None else DEFAULT
+    crs = parse_crs(crs_value, "bbox-crs") if crs_value is not None else default_crs()
     if value is None:
         return None
     parts = value.split(",")
@@ -182,7 +182,7 @@ def sort_keys(value: str | None, spec: CollectionSpec) -> tuple[SortKey, ...]:
 
 
 def _output(found: dict[str, str], spec: CollectionSpec) -> Output:
-    crs = parse_crs(found["crs"]) if "crs" in found else DEFAULT
+    crs = parse_crs(found["crs"]) if "crs" in found else default_crs()
     props = spec.properties
     if "properties" in found:
         by_name = {p.name: p for p in spec.properties}
@@ -222,7 +222,9 @@ def items_request(
     language = found.get("filter-lang", "cql2-text")
     if language not in cql.LANGUAGES:
         raise BadRequestError(f"filter-lang: {language[:50]!r}; use cql2-text or cql2-json")
-    filter_crs = parse_crs(found["filter-crs"], "filter-crs") if "filter-crs" in found else DEFAULT
+    filter_crs = (
+        parse_crs(found["filter-crs"], "filter-crs") if "filter-crs" in found else default_crs()
+    )
     node = cql.parse(found["filter"], language, filters) if "filter" in found else None
     cursor = decode_cursor(found["cursor"], sort) if "cursor" in found else None
     if cursor is not None and "offset" in found:

@@ -27,7 +27,7 @@ from pygeoapi.provider.base import (
 from sqlalchemy import Engine
 
 from services.ogcapi import params
-from services.ogcapi.crs import DEFAULT, parse_crs
+from services.ogcapi.crs import default_crs, parse_crs
 from services.ogcapi.errors import BadRequestError
 from services.ogcapi.feature_sql import item_statement, items_statement
 from services.ogcapi.params import Interval, ItemsRequest, Output, SortKey
@@ -129,7 +129,7 @@ class OneMapProvider(BaseProvider):  # type: ignore[misc]
     @staticmethod
     def _crs(crs_transform_spec: Any) -> Any:
         if crs_transform_spec is None:
-            return DEFAULT
+            return default_crs()
         return parse_crs(str(crs_transform_spec.target_crs_uri))
 
     def _request(
@@ -166,7 +166,7 @@ class OneMapProvider(BaseProvider):  # type: ignore[misc]
                 if k in queryables
             ),
             filter=filterq,
-            filter_crs=DEFAULT,
+            filter_crs=default_crs(),
             sort=sort,
             output=Output(self._crs(crs_transform_spec), props, skip_geometry),
         )

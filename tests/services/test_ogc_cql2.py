@@ -23,7 +23,7 @@ from sqlalchemy import Engine, text
 from gis.settings import DatabaseSettings
 from services.ogcapi import cql
 from services.ogcapi.binds import Binds
-from services.ogcapi.crs import DEFAULT
+from services.ogcapi.crs import default_crs
 from services.ogcapi.errors import BadRequestError
 from services.ogcapi.sources import GRID_SPECS
 from services.settings import OgcSettings, Settings
@@ -235,7 +235,7 @@ def test_integer_literals_stay_integers() -> None:
         ('{"op": "=", "args": [{"property": "floors"}, 2]}', "cql2-json"),
     ):
         binds = Binds()
-        cql.to_sql(cql.parse(source, language), BUILDINGS, binds, DEFAULT, "t")
+        cql.to_sql(cql.parse(source, language), BUILDINGS, binds, default_crs(), "t")
         assert binds.values == {"p0": 2} and type(binds.values["p0"]) is int
 
 

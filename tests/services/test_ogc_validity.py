@@ -25,7 +25,7 @@ from layers.conflicts import run_conflicts
 from layers.rules import load_rules
 from layers.samples import load_plans
 from layers.settings import PlanSettings
-from services.ogcapi.crs import SERVED, OgcCrs, geojson_sql, geometry_sql
+from services.ogcapi.crs import OgcCrs, geojson_sql, geometry_sql, served
 from tests.conftest import SAMPLE
 from tests.services.conftest import ogc_client
 
@@ -105,7 +105,7 @@ def test_every_collection_in_every_crs_is_valid(api: httpx.Client, run_id: int) 
     walked = 0
     for collection in collections:
         offered = collection["crs"]
-        assert {c.uri for c in SERVED} <= set(offered), collection["id"]
+        assert {c.uri for c in served()} <= set(offered), collection["id"]
         for crs in offered:
             features = list(_features(api, collection["id"], crs))
             walked += len(features)
@@ -138,8 +138,8 @@ def test_features_that_rounding_breaks_are_valid_through_pygeoapi(
     every CRS); each comes out valid from our routes and from pygeoapi's JSON-LD."""
     checked: set[str] = set()
     with engine.connect() as conn:
-        broken = {crs.uri: _broken_by_rounding(conn, crs) for crs in SERVED}
-    for crs in SERVED:
+        broken = {crs.uri: _broken_by_rounding(conn, crs) for crs in served()}
+    for crs in served():
         assert broken[crs.uri], f"no sample feature is broken by rounding in {crs.uri}"
         checked |= {layer for layer, _ in broken[crs.uri]}
         for layer, fid in broken[crs.uri]:
@@ -178,7 +178,7 @@ def _near_touching(conn: Connection, crs: OgcCrs) -> tuple[str, str]:
     return shapely.MultiPolygon([square, beside]).wkt, to_storage
 
 
-@pytest.mark.parametrize("crs", SERVED, ids=lambda c: c.name)
+@pytest.mark.parametrize("crs", served(), ids=lambda c: c.name)
 def test_near_touching_multipolygon_is_valid_in_each_crs(conn: Connection, crs: OgcCrs) -> None:
     """Rounding alone makes the two parts share an edge (invalid); the served geometry is
     one valid multipolygon of the same area."""
@@ -195,7 +195,7 @@ def test_near_touching_multipolygon_is_valid_in_each_crs(conn: Connection, crs: 
     assert reduced.area == pytest.approx(rounded.area, rel=1e-9)
 
 
-@pytest.mark.parametrize("crs", SERVED, ids=lambda c: c.name)
+@pytest.mark.parametrize("crs", served(), ids=lambda c: c.name)
 def test_polygon_smaller_than_the_grid_comes_out_empty(conn: Connection, crs: OgcCrs) -> None:
     tiny = "MULTIPOLYGON(((119.2 34.6, 119.2000000001 34.6, 119.2 34.6000000001, 119.2 34.6)))"
     served = geojson_sql("t.geom", crs, "MultiPolygon")
