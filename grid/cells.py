@@ -26,7 +26,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
 from gis.crs import STORAGE_SRID
-from grid._sql import statement
+from gis.sql_files import statement
 from grid.audit import acting_as
 from grid.codes import next_cell_codes, reading_order
 from grid.edits import Actor
@@ -60,7 +60,7 @@ class _Cell(NamedTuple):
 
 
 def _q(name: str) -> Any:
-    return text(statement(__file__, name))
+    return text(statement(__name__, name))
 
 
 def _ewkb(geom: BaseGeometry) -> bytes:

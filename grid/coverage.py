@@ -23,7 +23,8 @@ from typing import Any, Final, NamedTuple
 
 from sqlalchemy import Connection, text
 
-from grid._sql import statement, without_jit
+from gis.engine import without_jit
+from gis.sql_files import statement
 from grid.errors import NotFoundError
 from grid.settings import GridSettings
 
@@ -81,7 +82,7 @@ class CoverageReport(NamedTuple):
 
 
 def _q(name: str) -> Any:
-    return text(statement(__file__, name))
+    return text(statement(__name__, name))
 
 
 def _geometry_findings(conn: Connection, params: dict[str, Any]) -> list[Finding]:

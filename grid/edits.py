@@ -25,7 +25,7 @@ from sqlalchemy import Column, Connection, Table, delete, insert, select, text
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import DBAPIError
 
-from grid._sql import statement
+from gis.sql_files import statement
 from grid.audit import acting_as
 from grid.codes import (
     admin_level,
@@ -172,7 +172,7 @@ def in_worker_cells(conn: Connection, table: str, row_id: int, worker_id: int) -
     """Whether the row lies in a cell assigned to the worker (see grid/edits.sql)."""
     if table not in _WORKER_TABLES:
         return False
-    query = text(statement(__file__, f"scope_{table}"))
+    query = text(statement(__name__, f"scope_{table}"))
     return bool(conn.execute(query, {"id": row_id, "worker": worker_id}).scalar_one())
 
 
@@ -317,7 +317,7 @@ def history(conn: Connection, table_name: str, row_id: int | str) -> list[Change
     """Every recorded change of a row, oldest first."""
     table = table_of(table_name)
     params = {"table": f"grid.{table.name}", "row_id": str(_row_key(table, row_id))}
-    rows = conn.execute(text(statement(__file__, "history")), params)
+    rows = conn.execute(text(statement(__name__, "history")), params)
     return [Change(*row) for row in rows]
 
 
@@ -348,7 +348,7 @@ def revert(
     key = _row_key(table, row_id)
     params = {"table": f"grid.{table.name}", "row_id": str(key)}
     image = conn.execute(
-        text(statement(__file__, "image")), {**params, "version": to_version}
+        text(statement(__name__, "image")), {**params, "version": to_version}
     ).scalar_one_or_none()
     if image is None:
         raise NotFoundError(f"{table.name} {key} has no recorded version {to_version}")
@@ -356,10 +356,10 @@ def revert(
         with conn.begin_nested(), acting_as(conn, actor.label):
             current = _locked_version(conn, table, key)
             if current is None:
-                last = conn.execute(text(statement(__file__, "last_version")), params).scalar()
+                last = conn.execute(text(statement(__name__, "last_version")), params).scalar()
                 restored = {**image, "version": int(last or 0) + 1}
                 conn.execute(
-                    text(statement(__file__, "reinsert")),
+                    text(statement(__name__, "reinsert")),
                     {"table": params["table"], "image": json.dumps(restored)},
                 )
                 _authorise(conn, table, key, actor, "after")
@@ -371,7 +371,7 @@ def revert(
                 )
             _authorise(conn, table, key, actor, "before")
             version = conn.execute(
-                text(statement(__file__, "restore")),
+                text(statement(__name__, "restore")),
                 {**params, "key_column": _key(table).name, "image": json.dumps(image),
                  "base": current},
             ).scalar_one()  # fmt: skip

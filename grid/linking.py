@@ -14,14 +14,15 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, text
 
-from grid._sql import statement, without_jit
+from gis.engine import without_jit
+from gis.sql_files import statement
 from grid.edits import Actor, update
 
 
 def bare_link_statement() -> str:
     """The 房进格 re-link as one bare UPDATE (what :func:`link_buildings` runs, less the
     report); read from grid/linking.sql when first asked, like every statement here."""
-    return statement(__file__, "choice") + "\n" + statement(__file__, "update_bare")
+    return statement(__name__, "choice") + "\n" + statement(__name__, "update_bare")
 
 
 class Move(NamedTuple):
@@ -65,7 +66,7 @@ def link_buildings(conn: Connection, sample: int = 100) -> LinkReport:
     with without_jit(conn):
         conn.execute(text("SELECT set_config('onemap.link', 'on', true)"))
         row = conn.execute(
-            text(statement(__file__, "choice") + "\n" + statement(__file__, "update_report")),
+            text(statement(__name__, "choice") + "\n" + statement(__name__, "update_report")),
             {"sample": sample},
         ).one()
         conn.execute(text("SELECT set_config('onemap.link', '', true)"))
@@ -74,12 +75,12 @@ def link_buildings(conn: Connection, sample: int = 100) -> LinkReport:
         linked=row.linked,
         unlinked=row.unlinked,
         flag_changed=row.flag_changed,
-        straddling=conn.execute(text(statement(__file__, "straddling_count"))).scalar_one(),
+        straddling=conn.execute(text(statement(__name__, "straddling_count"))).scalar_one(),
         sample=[Move(**m) for m in row.sample],
     )
     if report.changed:
         counts = {k: v for k, v in report.as_dict().items() if k != "sample"}
-        conn.execute(text(statement(__file__, "summary")), {"after": json.dumps({"link": counts})})
+        conn.execute(text(statement(__name__, "summary")), {"after": json.dumps({"link": counts})})
     return report
 
 
@@ -87,7 +88,7 @@ def straddling_buildings(conn: Connection, limit: int = 1000) -> list[tuple[str,
     """(building code, cell code it is linked to) of buildings overlapping several cells."""
     return [
         (r.building, r.cell)
-        for r in conn.execute(text(statement(__file__, "straddling")), {"limit": limit})
+        for r in conn.execute(text(statement(__name__, "straddling")), {"limit": limit})
     ]
 
 

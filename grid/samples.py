@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from gis.crs import STORAGE_SRID
 from gis.errors import GisError
 from gis.io import read_table, read_vector
-from grid._sql import statement
+from gis.sql_files import statement
 from grid.audit import BULK_LOAD_STATEMENT
 from grid.codes import citizen_id_problems
 from grid.errors import GridError
@@ -60,7 +60,7 @@ class SampleFileError(SampleError):
 
 
 def _q(name: str) -> Any:
-    return text(statement(__file__, name))
+    return text(statement(__name__, name))
 
 
 def _require(directory: Path, name: str) -> Path:
@@ -96,7 +96,7 @@ def load_sample(
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     raw: Any = conn.connection.driver_connection
     with raw.cursor() as cursor:
-        cursor.execute(statement(__file__, "stage"))
+        cursor.execute(statement(__name__, "stage"))
     loader = _Loader(conn, raw, directory, keyring, progress or (lambda table, rows: None))
     return loader.run()
 

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, insert, text, update
 
-from grid._sql import statement
+from gis.sql_files import statement
 from grid.audit import acting_as
 from grid.codes import citizen_id_birth_date, citizen_id_problems, citizen_id_sex, mobile_problems
 from grid.errors import GridError, NotAuthorisedError, NotFoundError
@@ -117,7 +117,7 @@ def _normalise_headers(row: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _q(name: str) -> Any:
-    return text(statement(__file__, name))
+    return text(statement(__name__, name))
 
 
 def _check_row(

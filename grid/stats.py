@@ -12,7 +12,8 @@ from typing import Any, Final, Literal, NamedTuple, get_args
 
 from sqlalchemy import Connection, text
 
-from grid._sql import statement, without_jit
+from gis.engine import without_jit
+from gis.sql_files import statement
 from grid.errors import GridError
 
 StatsLevel = Literal["cell", "community", "street", "county"]
@@ -78,8 +79,8 @@ def stats(conn: Connection, level: str, reference_date: dt.date | None = None) -
     reference = reference_date or dt.date.today()
     with without_jit(conn):
         rows = conn.execute(
-            text(statement(__file__, "rollup")), {"level": level, "born_by": born_by(reference)}
+            text(statement(__name__, "rollup")), {"level": level, "born_by": born_by(reference)}
         ).all()
     areas = [AreaStats(*(r[0], r[1], *(int(v) for v in r[2:]))) for r in rows]
-    unassigned = conn.execute(text(statement(__file__, "unassigned"))).one()
+    unassigned = conn.execute(text(statement(__name__, "unassigned"))).one()
     return StatsReport(level, reference, areas, dict(unassigned._mapping))

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gis.sql_files import statement
 from services.ogcapi import cql
-from services.ogcapi._sql import statement
 from services.ogcapi.binds import Binds
 from services.ogcapi.crs import geojson_sql
 from services.ogcapi.pages import Cursor
@@ -130,13 +130,13 @@ def _matched(
     spec: CollectionSpec, request: ItemsRequest, binds: Binds, count_limit: int, match: list[str]
 ) -> str:
     if not request.filtered and spec.counter is not None:
-        return statement(__file__, "counter").format(
+        return statement(__name__, "counter").format(
             table=binds(spec.counter.table), part=binds(spec.counter.part)
         )
     if count_limit <= 0:
         return "NULL::bigint"
     where = " AND ".join(match) or "TRUE"
-    return statement(__file__, "count").format(
+    return statement(__name__, "count").format(
         table=spec.qualified_table, alias=ALIAS, where=where, cap=binds(count_limit + 1)
     )
 
@@ -150,7 +150,7 @@ def items_statement(spec: CollectionSpec, request: ItemsRequest, count_limit: in
     if request.cursor is not None:
         where.append(keyset_condition(request.sort, request.cursor, binds))
     keys = ", ".join(_col(k.prop.column) for k in request.sort)
-    sql = statement(__file__, "items").format(
+    sql = statement(__name__, "items").format(
         columns=_columns(spec, request),
         table=spec.qualified_table,
         alias=ALIAS,
@@ -172,7 +172,7 @@ def item_statement(spec: CollectionSpec, key: int | str, output: Output) -> Stat
     binds = Binds()
     where = [f"{_col(spec.id_column)} = {binds(key)}"]
     where += [f"{_col(column)} = {binds(value)}" for column, value in spec.fixed]
-    sql = statement(__file__, "item").format(
+    sql = statement(__name__, "item").format(
         feature=feature_sql(spec, output),
         table=spec.qualified_table,
         alias=ALIAS,

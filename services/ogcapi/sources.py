@@ -29,9 +29,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from gis.sql_files import statement
 from grid.models import AdminArea, Building, Cell
 from layers.models import ConflictPatch, Feature
-from services.ogcapi._sql import statement
 from services.ogcapi.columns import published
 from services.ogcapi.errors import NotFoundError
 from services.ogcapi.specs import CollectionSpec, Counter, Extent, PropType, quote
@@ -110,7 +110,7 @@ def _extent(conn: Connection, spec: CollectionSpec) -> Extent:
         if spec.datetime_column
         else ("NULL::timestamptz", "NULL::timestamptz")
     )
-    sql = statement(__file__, "extent").format(
+    sql = statement(__name__, "extent").format(
         geom=quote(spec.geometry_column),
         t0=times[0],
         t1=times[1],
@@ -133,10 +133,10 @@ def plan_collections(conn: Connection) -> Iterator[CollectionSpec]:
     """``plans.{layer}`` (latest version) and ``plans.{layer}.v{n}`` for every version."""
     extents = {
         row[0]: (row[1], row[2], row[3], row[4])
-        for row in conn.execute(text(statement(__file__, "plan_extents")))
+        for row in conn.execute(text(statement(__name__, "plan_extents")))
         if row[1] is not None
     }
-    for row in conn.execute(text(statement(__file__, "plan_versions"))).mappings():
+    for row in conn.execute(text(statement(__name__, "plan_versions"))).mappings():
         bbox = extents.get(row["version_id"])
         base = {
             "keywords": tuple(k for k in ("规划", row["plan_type"], row["department"]) if k),
@@ -195,7 +195,7 @@ def conflict_collections(conn: Connection) -> Iterator[CollectionSpec]:
     none in a database whose schema predates them (migration 0005)."""
     if conn.execute(text("SELECT to_regclass('plans.conflict_runs')")).scalar() is None:
         return
-    for row in conn.execute(text(statement(__file__, "conflict_runs"))):
+    for row in conn.execute(text(statement(__name__, "conflict_runs"))):
         run_id, title, started, finished, by, layers, x0, y0, x1, y1 = row
         yield CollectionSpec(
             id=f"conflicts.run{run_id}",
@@ -252,7 +252,7 @@ def fingerprint(engine: Engine) -> tuple[str | None, ...]:
         ).one()
         if None in present:
             return ()
-        return tuple(conn.execute(text(statement(__file__, "fingerprint"))).one())
+        return tuple(conn.execute(text(statement(__name__, "fingerprint"))).one())
 
 
 def build_registry(engine: Engine, sources: Iterable[Source] = SOURCES) -> Registry:
