@@ -23,10 +23,21 @@ from importlib import metadata as package_metadata
 from typing import Any, Final
 
 from services.ogcapi.crs import served, storage_crs
+from services.ogcapi.openapi_schemas import (
+    Json,
+    array,
+    feature_collection_schema,
+    feature_name,
+    feature_schema,
+    features_name,
+    ref,
+    schema_ref,
+    static_schemas,
+)
 from services.ogcapi.pages import MAX_CURSOR
 from services.ogcapi.params import ITEMS_PARAMETERS, MAX_OFFSET
 from services.ogcapi.sources import Registry
-from services.ogcapi.specs import CollectionSpec, Prop
+from services.ogcapi.specs import CollectionSpec
 from services.settings import OgcSettings
 
 OPENAPI_VERSION: Final = "3.0.3"
@@ -39,237 +50,6 @@ OPENAPI_JSON: Final = "application/vnd.oai.openapi+json;version=3.0"
 METADATA_FORMATS: Final = ("json", "html", "jsonld")
 FEATURE_FORMATS: Final = ("json", "geojson", "html", "jsonld")
 SERVER_TAG: Final = "server"
-
-Json = dict[str, Any]
-
-
-def _ref(kind: str, name: str) -> Json:
-    return {"$ref": f"#/components/{kind}/{name}"}
-
-
-def _schema(name: str) -> Json:
-    return _ref("schemas", name)
-
-
-def _array(items: Json, **extra: Any) -> Json:
-    return {"type": "array", "items": items, **extra}
-
-
-# --- schemas ----------------------------------------------------------------------------------
-
-_POSITION: Final = _array({"type": "number"}, minItems=2, maxItems=3)
-_RING: Final = _array(_POSITION, minItems=4)
-_GEOMETRY_COORDINATES: Final = {
-    "Point": _POSITION,
-    "MultiPoint": _array(_POSITION),
-    "LineString": _array(_POSITION, minItems=2),
-    "MultiLineString": _array(_array(_POSITION, minItems=2)),
-    "Polygon": _array(_RING),
-    "MultiPolygon": _array(_array(_RING)),
-}
-_BBOX: Final = _array({"type": "number"}, minItems=4, maxItems=6)
-
-
-def _geometry_schemas() -> dict[str, Json]:
-    """GeoJSON geometries (RFC 7946 §3.1), one schema per type and their union."""
-    found: dict[str, Json] = {}
-    for kind, coordinates in _GEOMETRY_COORDINATES.items():
-        found[kind] = {
-            "type": "object",
-            "required": ["type", "coordinates"],
-            "properties": {
-                "type": {"type": "string", "enum": [kind]},
-                "coordinates": coordinates,
-                "bbox": _BBOX,
-            },
-        }
-    found["GeometryCollection"] = {
-        "type": "object",
-        "required": ["type", "geometries"],
-        "properties": {
-            "type": {"type": "string", "enum": ["GeometryCollection"]},
-            "geometries": _array(_schema("Geometry")),
-            "bbox": _BBOX,
-        },
-    }
-    found["Geometry"] = {"oneOf": [_schema(kind) for kind in [*_GEOMETRY_COORDINATES,
-                                                              "GeometryCollection"]]}  # fmt: skip
-    return found
-
-
-_NULL: Final = {"type": "object", "nullable": True, "enum": [None]}
-"""Only ``null`` (OpenAPI 3.0 has no null type: ``nullable`` on an enum of null)."""
-
-_LINK: Final = {
-    "type": "object",
-    "required": ["href", "rel"],
-    "properties": {
-        "href": {"type": "string"},
-        "rel": {"type": "string"},
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "hreflang": {"type": "string"},
-        "length": {"type": "integer"},
-    },
-}
-_LINKS: Final = _array(_schema("Link"))
-_DATETIME_OR_NULL: Final = {"type": "string", "format": "date-time", "nullable": True}
-
-STATIC_SCHEMAS: Final[dict[str, Json]] = {
-    "Exception": {
-        "type": "object",
-        "description": "OGC API exception: what went wrong, and why.",
-        "required": ["code", "type", "description"],
-        "properties": {
-            "code": {"type": "string"},
-            "type": {"type": "string"},
-            "description": {"type": "string"},
-        },
-    },
-    "Link": _LINK,
-    "LandingPage": {
-        "type": "object",
-        "required": ["links"],
-        "properties": {
-            "title": {"type": "string"},
-            "description": {"type": "string"},
-            "links": _LINKS,
-        },
-    },
-    "ConfClasses": {
-        "type": "object",
-        "required": ["conformsTo"],
-        "properties": {"conformsTo": _array({"type": "string"})},
-    },
-    "Extent": {
-        "type": "object",
-        "properties": {
-            "spatial": {
-                "type": "object",
-                "required": ["bbox"],
-                "properties": {"bbox": _array(_BBOX, minItems=1), "crs": {"type": "string"}},
-            },
-            "temporal": {
-                "type": "object",
-                "required": ["interval"],
-                "properties": {
-                    "interval": _array(
-                        _array(_DATETIME_OR_NULL, minItems=2, maxItems=2), minItems=1
-                    ),
-                    "trs": {"type": "string"},
-                },
-            },
-        },
-    },
-    "Collection": {
-        "type": "object",
-        "required": [
-            "id",
-            "title",
-            "description",
-            "keywords",
-            "itemType",
-            "extent",
-            "crs",
-            "storageCrs",
-            "links",
-        ],
-        "properties": {
-            "id": {"type": "string"},
-            "title": {"type": "string"},
-            "description": {"type": "string"},
-            "keywords": _array({"type": "string"}),
-            "itemType": {"type": "string", "enum": ["feature"]},
-            "extent": _schema("Extent"),
-            "crs": _array({"type": "string", "enum": [c.uri for c in served()]}, minItems=1),
-            "storageCrs": {"type": "string", "enum": [storage_crs().uri]},
-            "links": _LINKS,
-        },
-    },
-    "Collections": {
-        "type": "object",
-        "required": ["collections", "links"],
-        "properties": {"collections": _array(_schema("Collection")), "links": _LINKS},
-    },
-    "Queryables": {
-        "type": "object",
-        "description": "A JSON Schema (draft 2020-12) of the names filters, equality "
-        "parameters and sortby may use.",
-        "required": ["type", "properties"],
-        "properties": {
-            "type": {"type": "string", "enum": ["object"]},
-            "title": {"type": "string"},
-            "properties": {"type": "object", "additionalProperties": {"type": "object"}},
-            "additionalProperties": {"type": "boolean"},
-        },
-    },
-    "OpenAPI": {
-        "type": "object",
-        "description": "This document.",
-        "required": ["openapi", "info", "paths"],
-        "properties": {
-            "openapi": {"type": "string"},
-            "info": {"type": "object"},
-            "paths": {"type": "object"},
-        },
-    },
-    "JsonLd": {"type": "object", "description": "The same content as JSON-LD (schema.org)."},
-    "Html": {"type": "string", "description": "The same content as an HTML page."},
-    **_geometry_schemas(),
-}
-
-
-def _property_schema(prop: Prop) -> Json:
-    schema: Json = {**prop.type.json_schema()}
-    if prop.title:
-        schema["title"] = prop.title
-    if prop.nullable:
-        schema["nullable"] = True
-    return schema
-
-
-def feature_schema(spec: CollectionSpec) -> Json:
-    """One feature of ``spec`` as our SQL writes it (``properties`` may be a subset)."""
-    return {
-        "type": "object",
-        "required": ["type", "id", "geometry", "properties"],
-        "properties": {
-            "type": {"type": "string", "enum": ["Feature"]},
-            "id": spec.key_prop().type.json_schema(),
-            "geometry": {"oneOf": [_schema("Geometry"), _NULL]},
-            "properties": {
-                "type": "object",
-                "properties": {p.name: _property_schema(p) for p in spec.properties},
-                "additionalProperties": False,
-            },
-            "links": _LINKS,
-        },
-    }
-
-
-def feature_collection_schema(spec: CollectionSpec) -> Json:
-    """A page of ``spec``'s features; ``numberMatched`` is left out above the count limit."""
-    return {
-        "type": "object",
-        "required": ["type", "features", "numberReturned", "timeStamp", "links"],
-        "properties": {
-            "type": {"type": "string", "enum": ["FeatureCollection"]},
-            "features": _array(_schema(_feature_name(spec))),
-            "numberMatched": {"type": "integer", "minimum": 0},
-            "numberReturned": {"type": "integer", "minimum": 0},
-            "timeStamp": {"type": "string", "format": "date-time"},
-            "links": _LINKS,
-        },
-    }
-
-
-def _feature_name(spec: CollectionSpec) -> str:
-    return f"{spec.id}.Feature"
-
-
-def _features_name(spec: CollectionSpec) -> str:
-    return f"{spec.id}.FeatureCollection"
-
 
 # --- parameters -------------------------------------------------------------------------------
 
@@ -297,7 +77,7 @@ def _output_parameters(spec: CollectionSpec) -> list[Json]:
     return [
         _query("crs", "CRS of the response geometries (default CRS84).", _crs_enum()),
         _query("properties", "Comma-separated properties to return (empty: none).",
-               _array({"type": "string", "enum": [p.name for p in spec.properties]})),
+               array({"type": "string", "enum": [p.name for p in spec.properties]})),
         _query("skipGeometry", "Leave geometries out.", {"type": "boolean", "default": False}),
     ]  # fmt: skip
 
@@ -332,7 +112,7 @@ def items_parameters(spec: CollectionSpec, settings: OgcSettings) -> list[Json]:
                {"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"}),
         _query("filter-crs", "CRS of geometry literals in filter (default CRS84).", crs_enum),
         _query("sortby", "Comma-separated [+|-]property; the key is always the last.",
-               _array({"type": "string", "enum": [f"{d}{n}" for n in sortable
+               array({"type": "string", "enum": [f"{d}{n}" for n in sortable
                                                  for d in ("", "+", "-")]}, uniqueItems=True)),
         *_output_parameters(spec),
     ]  # fmt: skip
@@ -350,7 +130,7 @@ def item_parameters(spec: CollectionSpec) -> list[Json]:
     return [feature_id, _format(FEATURE_FORMATS), _LANG, *_output_parameters(spec)]
 
 
-_METADATA_PARAMETERS: Final = [_ref("parameters", "f"), _ref("parameters", "lang")]
+_METADATA_PARAMETERS: Final = [ref("parameters", "f"), ref("parameters", "lang")]
 _OPENAPI_PARAMETERS: Final = [
     _query("f", "json: this document; html: an interactive page.",
            {"type": "string", "enum": ["json", "html"]}),
@@ -364,7 +144,7 @@ _OPENAPI_PARAMETERS: Final = [
 
 
 def _content(types: Mapping[str, str]) -> Json:
-    return {media: {"schema": _schema(name)} for media, name in types.items()}
+    return {media: {"schema": schema_ref(name)} for media, name in types.items()}
 
 
 _ERROR: Final = _content({JSON: "Exception"})
@@ -399,12 +179,12 @@ class Route:
 
 
 _BASE_ERRORS: Final = (
-    ("400", _ref("responses", "InvalidParameter")),
-    ("414", _ref("responses", "UriTooLong")),
-    ("431", _ref("responses", "HeadersTooLarge")),
-    ("503", _ref("responses", "Unavailable")),
+    ("400", ref("responses", "InvalidParameter")),
+    ("414", ref("responses", "UriTooLong")),
+    ("431", ref("responses", "HeadersTooLarge")),
+    ("503", ref("responses", "Unavailable")),
 )
-_COLLECTION_ERRORS: Final = (*_BASE_ERRORS, ("404", _ref("responses", "NotFound")))
+_COLLECTION_ERRORS: Final = (*_BASE_ERRORS, ("404", ref("responses", "NotFound")))
 _CONTENT_CRS: Final = {
     "Content-Crs": {
         "description": "The CRS of the geometries, as <URI>.",
@@ -467,9 +247,9 @@ def _server_routes() -> list[Route]:
 
 def _collection_routes(spec: CollectionSpec, settings: OgcSettings) -> list[Route]:
     base = f"/collections/{spec.id}"
-    features = {GEOJSON: _features_name(spec), JSON: _features_name(spec), HTML: "Html",
+    features = {GEOJSON: features_name(spec), JSON: features_name(spec), HTML: "Html",
                 JSONLD: "JsonLd"}  # fmt: skip
-    feature = {GEOJSON: _feature_name(spec), JSON: _feature_name(spec), HTML: "Html",
+    feature = {GEOJSON: feature_name(spec), JSON: feature_name(spec), HTML: "Html",
                JSONLD: "JsonLd"}  # fmt: skip
     return [
         Route(base, f"Collection.{spec.id}", f"{spec.title}: description", spec.id,
@@ -557,12 +337,12 @@ def build(config: Mapping[str, Any], registry: Registry, settings: OgcSettings) 
     """The document for clients at ``config["server"]["url"]`` (the service swaps the
     server URL per client: ``config.with_base_url``)."""
     routes = _server_routes()
-    schemas: dict[str, Json] = dict(STATIC_SCHEMAS)
+    schemas: dict[str, Json] = static_schemas()
     tags: list[Json] = [{"name": SERVER_TAG, "description": "The API and its collections."}]
     for spec in registry.specs.values():
         routes += _collection_routes(spec, settings)
-        schemas[_feature_name(spec)] = feature_schema(spec)
-        schemas[_features_name(spec)] = feature_collection_schema(spec)
+        schemas[feature_name(spec)] = feature_schema(spec)
+        schemas[features_name(spec)] = feature_collection_schema(spec)
         tags.append({"name": spec.id, "description": spec.description or spec.title})
     info = _info(config.get("metadata", {}))
     document = {
