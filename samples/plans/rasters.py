@@ -26,11 +26,11 @@ from rasterio.transform import from_origin
 from gis.crs import GK_CM120_SRID, STORAGE_SRID, transform_xy
 from gis.geometry import transform_geometry
 from gis.io import RasterInfo, write_cog
-from layers.synthetic.geography import outline_metres, to_metres
-from layers.synthetic.imagery import OTHER, SEA, render, style_of
-from layers.synthetic.plans import PlanCity
-from layers.synthetic.scales import Scale
-from layers.synthetic.terrain import elevation, hillshade, sea_polygon
+from samples.plans.geography import outline_metres, to_metres
+from samples.plans.imagery import OTHER, SEA, render, style_of
+from samples.plans.plans import PlanCity
+from samples.plans.scales import Scale
+from samples.plans.terrain import elevation, hillshade, sea_polygon
 
 Floats = NDArray[np.float64]
 

@@ -1,6 +1,6 @@
 """Streets and communities of the synthetic city, with codes by the GB/T 2260 + 12-digit rules.
 
-Counties come from :func:`grid.synthetic.outline.county_polygons`. Each county is split into
+Counties come from :func:`samples.grid.outline.county_polygons`. Each county is split into
 its streets (街道 001–099, 镇 100–199, 乡 200–399): 海州区 and 连云区 get their streets from
 ``config/admin-divisions.csv`` around approximate real positions; the other counties get a
 few streets and towns whose names and codes are invented (``source = "synthetic"``). Streets
@@ -11,8 +11,8 @@ Each street is split into communities the same way: 居委会 (001–199) in the
 county and around a town's seat, 村委会 (200–399) elsewhere, including the rural outskirts of
 a 街道. Urban communities are ≈0.4–1 km², villages ≈4 km².
 
-All geometry here is in the generator's metric plane (:mod:`grid.synthetic.plane`) and tiles
-up to floating point only; :mod:`grid.synthetic.tiling` makes the shared edges exact.
+All geometry here is in the generator's metric plane (:mod:`samples.grid.plane`) and tiles
+up to floating point only; :mod:`samples.grid.tiling` makes the shared edges exact.
 """
 
 from __future__ import annotations
@@ -27,16 +27,16 @@ import shapely
 from shapely.geometry import Point, Polygon
 from shapely.ops import nearest_points
 
-from grid.synthetic import names
-from grid.synthetic.outline import county_polygons
-from grid.synthetic.partition import (
+from samples.grid import names
+from samples.grid.outline import county_polygons
+from samples.grid.partition import (
     Floats,
     Spacing,
     row_major,
     spaced_points,
     voronoi_partition,
 )
-from grid.synthetic.plane import point_to_plane, to_plane
+from samples.grid.plane import point_to_plane, to_plane
 
 ADMIN_CSV: Final = Path(__file__).resolve().parents[2] / "config" / "admin-divisions.csv"
 

@@ -1,7 +1,7 @@
 """Synthetic terrain: an elevation function of position, evaluated on any grid or block.
 
 Plains rise gently from the coast (≈ 2 m) to the west (≈ 40 m); the hill ranges of
-:data:`layers.synthetic.geography.HILLS` stand on them with ridged noise (云台山 ≈ 600 m);
+:data:`samples.plans.geography.HILLS` stand on them with ridged noise (云台山 ≈ 600 m);
 rivers are cut 2–3 m into the plain; the sea east of the coast is 1–25 m deep (negative).
 Noise is hashed from the lattice coordinates, so any block of any grid gives the same
 values where grids overlap, without holding a lattice in memory.
@@ -17,7 +17,7 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry import Polygon
 
-from layers.synthetic.geography import COAST_VERTICES, HILLS, ellipse_distance
+from samples.plans.geography import COAST_VERTICES, HILLS, ellipse_distance
 
 Floats = NDArray[np.float64]
 

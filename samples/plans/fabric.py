@@ -17,7 +17,7 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry import MultiPoint, Polygon
 
-from layers.synthetic.geography import (
+from samples.plans.geography import (
     COVERAGE_FACTOR,
     RESERVOIRS,
     RIVERS,

@@ -1,7 +1,7 @@
 """Hand-drawn physical and urban geography of the synthetic city, in lon/lat (EPSG:4490).
 
 Approximations of the real features (towns around the county seats of
-``grid.synthetic.outline``, the 云台山 range between 海州 and 连云, the main rivers and
+``samples.grid.outline``, the 云台山 range between 海州 and 连云, the main rivers and
 reservoirs, two expressways, the coast with its salt pans): plausible, not surveyed. The
 plan and raster generators project them to Gauss-Krüger metres with :func:`to_metres`.
 """
@@ -18,7 +18,7 @@ from shapely.geometry import LineString, Polygon
 
 from gis.crs import GK_CM120_SRID, STORAGE_SRID, transform_xy
 from gis.geometry import transform_geometry
-from grid.synthetic.outline import COUNTY_SEATS, OUTLINE_LONLAT, city_outline
+from samples.grid.outline import COUNTY_SEATS, OUTLINE_LONLAT, city_outline
 
 Floats = NDArray[np.float64]
 
@@ -146,7 +146,7 @@ PORT: Final = Ellipse(119.45, 34.745, 5000, 1500, 10)
 """连云港港 (港口码头用地) on the coast east of 墟沟."""
 
 COAST_VERTICES: Final = OUTLINE_LONLAT[4:10]
-"""The outline's coastal edge, north to south-east (see grid.synthetic.outline)."""
+"""The outline's coastal edge, north to south-east (see samples.grid.outline)."""
 
 
 def to_metres(lon: Floats, lat: Floats) -> tuple[Floats, Floats]:

@@ -8,10 +8,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from grid.codes import LIANYUNGANG_CODES
-from layers.synthetic.codes import gb50137, gbt21010, landuse2023
-from layers.synthetic.design import UNKNOWN_CODES
-from layers.synthetic.geography import HILLS, RESERVOIRS, RIVERS, TOWNS
-from layers.synthetic.landuse import FOREST, LAKE, TIDAL, WATER
+from samples.plans.codes import gb50137, gbt21010, landuse2023
+from samples.plans.design import UNKNOWN_CODES
+from samples.plans.geography import HILLS, RESERVOIRS, RIVERS, TOWNS
+from samples.plans.landuse import FOREST, LAKE, TIDAL, WATER
 
 Rows = list[dict[str, Any]]
 Strs = NDArray[np.str_]

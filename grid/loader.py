@@ -1,6 +1,6 @@
 """Loading a sample city (``onemap samples load``): grid.gpkg + CSV tables, in one transaction.
 
-The format is what :mod:`grid.synthetic` writes (see its manifest.json): ``grid.gpkg`` with
+The format is what :mod:`samples.grid` writes (see its manifest.json): ``grid.gpkg`` with
 the layers admin_areas, cells and buildings (EPSG:4490), and ``workers.csv``,
 ``houses.csv``, ``households.csv``, ``persons.csv`` (UTF-8).
 

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import shapely
 
-from layers.synthetic.conflict_rules import TYPES, classification
-from layers.synthetic.conflicts_expected import (
+from samples.plans.conflict_rules import TYPES, classification
+from samples.plans.conflicts_expected import (
     METHOD,
     MIN_AREA_M2,
     MIN_WIDTH_M,
@@ -23,7 +23,7 @@ from layers.synthetic.conflicts_expected import (
     measure,
     outside,
 )
-from layers.synthetic.plans import PlanCity
+from samples.plans.plans import PlanCity
 
 ROW_NOTE = (
     "a_row/b_row: 0-based position of the feature in its file, which is the OGR/fiona FID "

@@ -13,8 +13,8 @@ from typing import Any, Final
 
 import numpy as np
 
-from layers.synthetic.codes import Scheme, gb50137, gbt21010
-from layers.synthetic.conflicts_expected import ConflictType, Ints, LayerInput, Mask, Rule
+from samples.plans.codes import Scheme, gb50137, gbt21010
+from samples.plans.conflicts_expected import ConflictType, Ints, LayerInput, Mask, Rule
 
 
 def _codes(scheme: Scheme, construction: bool | None = None, urban: bool = False) -> list[str]:

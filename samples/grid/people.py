@@ -18,7 +18,7 @@ from typing import Final, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from grid.synthetic import names
+from samples.grid import names
 
 Ints = NDArray[np.int64]
 Floats = NDArray[np.float64]

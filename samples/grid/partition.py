@@ -1,8 +1,8 @@
 """Plane partitions for the synthetic city: spaced seed points and Voronoi tilings of a region.
 
-Everything here works in the generator's metric plane (:mod:`grid.synthetic.plane`): the
+Everything here works in the generator's metric plane (:mod:`samples.grid.plane`): the
 Voronoi cells are then isotropic. The pieces tile the region up to floating point; exact
-shared edges are made later, once, for the whole city (see :mod:`grid.synthetic.tiling`).
+shared edges are made later, once, for the whole city (see :mod:`samples.grid.tiling`).
 """
 
 from __future__ import annotations

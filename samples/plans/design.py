@@ -1,6 +1,6 @@
 """Control lines and deliberate disagreements between the plans.
 
-On top of the conflict-free baseline of :mod:`layers.synthetic.landuse` this module draws
+On top of the conflict-free baseline of :mod:`samples.plans.landuse` this module draws
 the three control lines (永久基本农田, 生态保护红线, 城镇开发边界) as sets of atoms and then
 changes chosen atoms so that every conflict type of DOMAIN.md §5 occurs. Designed atoms are
 whole convex Voronoi cells of ordinary size, so every designed patch is an atom or an atom
@@ -29,9 +29,9 @@ import shapely
 from numpy.typing import NDArray
 
 from layers.errors import LayerError
-from layers.synthetic.fabric import LAND, Fabric
-from layers.synthetic.geography import RESERVOIRS, RIVERS
-from layers.synthetic.landuse import (
+from samples.plans.fabric import LAND, Fabric
+from samples.plans.geography import RESERVOIRS, RIVERS
+from samples.plans.landuse import (
     FARM,
     FOREST,
     HIGHWAY,

@@ -17,10 +17,10 @@ from numpy.typing import NDArray
 
 from gis.offsets import wgs84_to_gcj02
 from grid.codes import citizen_id_check_digit
-from grid.synthetic.assembly import City
-from grid.synthetic.names import EVENT_TYPES
-from grid.synthetic.plane import M_PER_DEG_LAT, M_PER_DEG_LON
-from grid.synthetic.records import Tables
+from samples.grid.assembly import City
+from samples.grid.names import EVENT_TYPES
+from samples.grid.plane import M_PER_DEG_LAT, M_PER_DEG_LON
+from samples.grid.records import Tables
 
 Column = NDArray[Any]
 

@@ -4,7 +4,7 @@ Writes into ``out``: ``grid.gpkg`` (admin_areas, cells, buildings; EPSG:4490),
 ``workers.csv``, ``houses.csv``, ``households.csv``, ``persons.csv`` (UTF-8),
 ``inputs/events_gcj02.csv``, ``inputs/collection_<cell code>.xlsx`` and ``manifest.json``;
 then, when the caller passes a plan generator (the CLI passes
-``layers.synthetic.generate_plans``: grid does not import layers), the plan layers and
+``samples.plans.generate_plans``: this package does not import it), the plan layers and
 rasters, whose manifest sections are merged in.
 """
 
@@ -20,14 +20,14 @@ import numpy as np
 from rich.progress import Progress, TaskID
 
 from grid.errors import GridError
-from grid.synthetic import inputs
-from grid.synthetic.admin import build_admin
-from grid.synthetic.assembly import ROW_TOLERANCE, assemble
-from grid.synthetic.detail import CELL_HOUSEHOLDS, CELL_MAX_KM2, detail_community
-from grid.synthetic.records import build_tables
-from grid.synthetic.scales import SCALES, select
-from grid.synthetic.tiling import GRID_DEG
-from grid.synthetic.writing import CRS, write_csv, write_grid_layers, write_sheet
+from samples.grid import inputs
+from samples.grid.admin import build_admin
+from samples.grid.assembly import ROW_TOLERANCE, assemble
+from samples.grid.detail import CELL_HOUSEHOLDS, CELL_MAX_KM2, detail_community
+from samples.grid.records import build_tables
+from samples.grid.scales import SCALES, select
+from samples.grid.tiling import GRID_DEG
+from samples.grid.writing import CRS, write_csv, write_grid_layers, write_sheet
 
 GENERATOR_VERSION: Final = "1.0.0"
 AS_OF: Final = dt.date(2025, 11, 1)
@@ -63,7 +63,7 @@ class _Steps:
 
 
 PlanGenerator = Callable[[Path, int, str, Progress | None], dict[str, Any]]
-"""``(out, seed, scale, progress) -> manifest sections``, e.g. layers.synthetic.generate_plans."""
+"""``(out, seed, scale, progress) -> manifest sections``, e.g. samples.plans.generate_plans."""
 
 
 def generate(
@@ -159,7 +159,7 @@ def _manifest(
         k: sum(1 for d in details if d.area.kind == k) for k in ("urban", "towncentre", "village")
     }
     return {
-        "generator": {"name": "grid.synthetic", "version": GENERATOR_VERSION},
+        "generator": {"name": "samples.grid", "version": GENERATOR_VERSION},
         "scale": scale,
         "seed": seed,
         "as_of": AS_OF.isoformat(),

@@ -14,7 +14,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from layers.synthetic.terrain import value_noise
+from samples.plans.terrain import value_noise
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.intp]

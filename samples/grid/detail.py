@@ -21,9 +21,9 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry import Polygon
 
-from grid.synthetic import names
-from grid.synthetic.admin import Area
-from grid.synthetic.buildings import (
+from samples.grid import names
+from samples.grid.admin import Area
+from samples.grid.buildings import (
     SETBACK_M,
     ZONES,
     Dwellings,
@@ -32,7 +32,7 @@ from grid.synthetic.buildings import (
     expand_dwellings,
     occupancy,
 )
-from grid.synthetic.partition import Floats, spaced_points, voronoi_partition
+from samples.grid.partition import Floats, spaced_points, voronoi_partition
 
 Ints = NDArray[np.int64]
 

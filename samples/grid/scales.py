@@ -15,8 +15,8 @@ from typing import Final, NamedTuple
 
 import numpy as np
 
-from grid.synthetic.admin import AdminPlan, Area
-from grid.synthetic.detail import CommunityDetail
+from samples.grid.admin import AdminPlan, Area
+from samples.grid.detail import CommunityDetail
 
 
 class Scale(NamedTuple):

@@ -21,10 +21,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from grid.privacy import mask_citizen_id
-from grid.synthetic import names
-from grid.synthetic.assembly import City
-from grid.synthetic.buildings import RURAL_HOUSE
-from grid.synthetic.people import people, phones
+from samples.grid import names
+from samples.grid.assembly import City
+from samples.grid.buildings import RURAL_HOUSE
+from samples.grid.people import people, phones
 
 Strings = NDArray[np.str_]
 Ints = NDArray[np.int64]

@@ -3,7 +3,7 @@
 The baseline is conflict-free: the land-use plan (土规, GB/T 21010), the urban plan (城规,
 GB 50137, two halves per atom inside its coverage) and current use (现状, 2023 codes) agree
 on construction versus non-construction and on the 2023 first-level class of every use.
-:mod:`layers.synthetic.design` then breaks that agreement on purpose, atom by atom.
+:mod:`samples.plans.design` then breaks that agreement on purpose, atom by atom.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from numpy.typing import NDArray
 
 from gis.crs import GK_CM120_SRID, STORAGE_SRID
 from gis.geometry import transform_geometry
-from grid.synthetic.outline import county_polygons
-from layers.synthetic.codes import gbt21010
-from layers.synthetic.fabric import LAND, RESERVOIR, RIVER, ROAD, Fabric
-from layers.synthetic.geography import (
+from samples.grid.outline import county_polygons
+from samples.plans.codes import gbt21010
+from samples.plans.fabric import LAND, RESERVOIR, RIVER, ROAD, Fabric
+from samples.plans.geography import (
     COVERAGE_FACTOR,
     HILLS,
     PORT,
@@ -29,7 +29,7 @@ from layers.synthetic.geography import (
     coast_metres,
     ellipse_distance,
 )
-from layers.synthetic.terrain import fbm
+from samples.plans.terrain import fbm
 
 Strs = NDArray[np.str_]
 

@@ -4,7 +4,7 @@ buildings checked inside their cells, a few deliberate straddlers and outsiders.
 Cell codes: 12-digit community code + 3-digit sequence, numbered row-major — west→east
 within a row, rows north→south — by cell centroid, where a row is every cell whose centroid
 lies within ``ROW_TOLERANCE`` × the median cell height (bounding box) below the
-northernmost cell not yet numbered (see :func:`grid.synthetic.partition.row_major`).
+northernmost cell not yet numbered (see :func:`samples.grid.partition.row_major`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from numpy.typing import NDArray
 from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from grid.synthetic.admin import AdminPlan
-from grid.synthetic.buildings import (
+from samples.grid.admin import AdminPlan
+from samples.grid.buildings import (
     COMMERCIAL,
     OLD_HOUSE,
     RURAL_HOUSE,
@@ -28,10 +28,10 @@ from grid.synthetic.buildings import (
     expand_dwellings,
     rectangles,
 )
-from grid.synthetic.detail import CommunityDetail
-from grid.synthetic.partition import row_major
-from grid.synthetic.plane import to_degrees
-from grid.synthetic.tiling import faces_of, multi, single, union_children, unions
+from samples.grid.detail import CommunityDetail
+from samples.grid.partition import row_major
+from samples.grid.plane import to_degrees
+from samples.grid.tiling import faces_of, multi, single, union_children, unions
 
 ROW_TOLERANCE: Final = 0.5
 """Cells within this share of the median cell height of a row's top form one row."""
@@ -366,7 +366,7 @@ def _describe(
     footprint_m2: NDArray[np.float64],
 ) -> Buildings:
     """Names and standard addresses (省 › 市 › 区县 › 街道 › 社区 › 路 › 号 › 幢)."""
-    from grid.synthetic.buildings import uses
+    from samples.grid.buildings import uses
 
     areas = {a.code: a for a in (*plan.counties, *plan.streets, *plan.communities)}
     prefix = {

@@ -1,4 +1,4 @@
--- Bulk loading of a sample city (grid/samples.py): COPY into staging tables, then one
+-- Bulk loading of a sample city (grid/loader.py): COPY into staging tables, then one
 -- INSERT ... SELECT per table that resolves the links by natural keys in SQL.
 -- Staging tables are temporary and dropped at commit; `n` is the row's place in its file.
 

@@ -5,6 +5,6 @@ departments deliver) and ``rasters/`` (DEM and imagery COGs) and returns their m
 sections, including every designed conflict with its area measured independently.
 """
 
-from layers.synthetic.generate import SCALE_NAMES, generate_plans
+from samples.plans.generate import SCALE_NAMES, generate_plans
 
 __all__ = ["SCALE_NAMES", "generate_plans"]

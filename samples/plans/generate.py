@@ -10,9 +10,9 @@ import numpy as np
 from rich.progress import Progress
 
 from layers.errors import LayerError
-from layers.synthetic import plans, rasters
-from layers.synthetic.manifest import conflicts_section, layers_section
-from layers.synthetic.scales import SCALES
+from samples.plans import plans, rasters
+from samples.plans.manifest import conflicts_section, layers_section
+from samples.plans.scales import SCALES
 
 SCALE_NAMES: Final = tuple(SCALES)
 """Scales :func:`generate_plans` accepts: small, medium, large."""

@@ -11,14 +11,14 @@ from numpy.typing import NDArray
 
 from gis.crs import GK_CM120_SRID, STORAGE_SRID
 from gis.geometry import geodesic_area, transform_geometry
-from layers.synthetic import attributes
-from layers.synthetic.codes import gb50137, gbt21010
-from layers.synthetic.defects import Sliver, bowtie, make_slivers, spike
-from layers.synthetic.deliveries import Written, write_layer
-from layers.synthetic.design import Design, apply, control_lines, ordinary
-from layers.synthetic.fabric import Fabric, build_fabric, split_halves
-from layers.synthetic.landuse import HIGHWAY, LAKE, WATER, Codes, Zoning, baseline, zone
-from layers.synthetic.scales import Scale
+from samples.plans import attributes
+from samples.plans.codes import gb50137, gbt21010
+from samples.plans.defects import Sliver, bowtie, make_slivers, spike
+from samples.plans.deliveries import Written, write_layer
+from samples.plans.design import Design, apply, control_lines, ordinary
+from samples.plans.fabric import Fabric, build_fabric, split_halves
+from samples.plans.landuse import HIGHWAY, LAKE, WATER, Codes, Zoning, baseline, zone
+from samples.plans.scales import Scale
 
 Geoms = NDArray[np.object_]
 Ints = NDArray[np.intp]
