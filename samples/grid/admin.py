@@ -27,6 +27,7 @@ import shapely
 from shapely.geometry import Point, Polygon
 from shapely.ops import nearest_points
 
+from grid.codes import LIANYUNGANG_CODES
 from samples.grid import names
 from samples.grid.outline import county_polygons
 from samples.grid.partition import (
@@ -39,15 +40,6 @@ from samples.grid.partition import (
 from samples.grid.plane import point_to_plane, to_plane
 
 ADMIN_CSV: Final = Path(__file__).resolve().parents[2] / "config" / "admin-divisions.csv"
-
-COUNTY_NAMES: Final = {
-    "320703": "连云区",
-    "320706": "海州区",
-    "320707": "赣榆区",
-    "320722": "东海县",
-    "320723": "灌云县",
-    "320724": "灌南县",
-}
 
 URBAN_CENTRES: Final = {
     "320706": (119.18, 34.60, 5500.0),
@@ -259,7 +251,7 @@ def build_admin(seed: int) -> AdminPlan:
         centres[county] = centre
         code = f"{county}000000"
         counties.append(
-            Area(code, COUNTY_NAMES[county], "county", None, "checked", "county", region,
+            Area(code, LIANYUNGANG_CODES[county], "county", None, "checked", "county", region,
                  centre[:2])
         )  # fmt: skip
         rng = np.random.default_rng([seed, int(county)])

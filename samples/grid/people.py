@@ -18,6 +18,7 @@ from typing import Final, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from grid.codes import CITIZEN_ID_CHECK, CITIZEN_ID_WEIGHTS
 from samples.grid import names
 
 Ints = NDArray[np.int64]
@@ -72,8 +73,8 @@ MOBILE_PREFIXES: Final = (
 
 MAX_ID_DRAWS: Final = 50
 """Rounds of redrawing the sequence of IDs that collide (a handful suffice)."""
-_ID_WEIGHTS: Final = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
-_ID_CHECK: Final = np.array(list("10X98765432"))
+_ID_WEIGHTS: Final = np.array(CITIZEN_ID_WEIGHTS)
+_ID_CHECK: Final = np.array(list(CITIZEN_ID_CHECK))
 
 
 class People(NamedTuple):

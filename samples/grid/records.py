@@ -20,6 +20,7 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
+from grid.models import RESIDENCE_TYPES
 from grid.privacy import mask_citizen_id
 from samples.grid import names
 from samples.grid.assembly import City
@@ -30,7 +31,7 @@ Strings = NDArray[np.str_]
 Ints = NDArray[np.int64]
 Column = NDArray[Any]
 
-RESIDENCE: Final = (("registered", "resident", "floating"), (0.72, 0.16, 0.12))
+RESIDENCE: Final = (RESIDENCE_TYPES, (0.72, 0.16, 0.12))
 BROKEN_HOUSES: Final = 2
 HOUSEHOLDS_WITHOUT_HOUSE: Final = 2
 PERSONS_WITHOUT_HOUSEHOLD: Final = 3

@@ -18,10 +18,10 @@ from numpy.typing import NDArray
 from gis.crs import STORAGE_SRID
 from gis.io import Record, VectorSchema, write_vector
 from gis.io.sheets import write_sheet as _write_xlsx
+from grid.loader import GPKG
 from samples.grid.assembly import City
 from samples.grid.inputs import COLLECTION_COLUMNS
 
-GPKG: Final = "grid.gpkg"
 CRS: Final = f"EPSG:{STORAGE_SRID}"
 
 Column = NDArray[Any]

@@ -10,12 +10,12 @@ repeats both as explicit code lists so the conflict engine can be checked agains
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 from typing import Final, NamedTuple
 
 from gis.io import read_table
+from layers import settings
 
-CONFIG: Final = Path(__file__).resolve().parents[2] / "config" / "classification"
+CONFIG: Final = settings.CONFIG / "classification"
 
 GBT21010: Final = "GB/T 21010-2017"
 GB50137: Final = "GB 50137-2011"

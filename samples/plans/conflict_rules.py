@@ -5,6 +5,12 @@ Construction land: GB/T 21010-2017 建设用地 of the 三大类 table (05–09,
 城市建设用地 ("urban construction"); the 2023 classes 07–15 plus 0601/0602 (DOMAIN.md). The
 use of a code is the 2023 first-level class it maps to (``code_2023`` in
 config/classification), so "different use" compares e.g. 0701 城镇住宅用地 → 07 with M1 → 10.
+
+A numpy copy of the rule table, kept apart from ``config/conflict_rules.yaml`` on purpose so
+the expected figures do not share a mistake with :mod:`layers.rules`. It stays with the
+generator, not under tests/, because the generator needs it: :mod:`samples.plans.manifest`
+measures the designed conflicts with it and writes them, with the classification lists,
+into the sample's manifest.json.
 """
 
 from __future__ import annotations

@@ -1,5 +1,12 @@
 """The designed conflicts, measured from the geometries exactly as they were written (see
-:data:`METHOD`)."""
+:data:`METHOD`).
+
+An independent re-implementation of the conflict analysis, in shapely rather than PostGIS.
+It stays with the generator, not under tests/, because the generator needs it: the measured
+patches, slivers and areas are written into the sample's manifest.json as the expected
+answer that the tests then hold :mod:`layers.conflicts` to. The sliver thresholds and 亩 are
+the domain's own (:mod:`layers.settings`, :mod:`layers.conflicts`), not restated here.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +20,12 @@ from numpy.typing import NDArray
 from gis.crs import GK_CM120_SRID, STORAGE_SRID
 from gis.geometry import geodesic_area, repair_array, transform_geometry
 from layers.errors import LayerError
+from layers.settings import MIN_AREA_M2, MIN_WIDTH_M, NOISE_M2
 
 Geoms = NDArray[np.object_]
 Ints = NDArray[np.intp]
 Mask = NDArray[np.bool_]
 
-MU_M2: Final = 10000 / 15
-"""One 亩 in m², exactly (often rounded to 666.67)."""
-MIN_AREA_M2: Final = {"construction": 200.0, "farmland": 400.0, "other": 600.0}
-"""三调 minimum mapping units (DOMAIN.md §5), the default sliver areas."""
-MIN_WIDTH_M: Final = 2.0
-NOISE_M2: Final = 1.0
 DESIGN_MIN_AREA_M2: Final = 900.0
 DESIGN_MIN_WIDTH_M: Final = 10.0
 
