@@ -39,7 +39,7 @@ def load_plans(
     target: Connection | Engine,
     sample_dir: Path,
     *,
-    settings: PlanSettings | None = None,
+    settings: PlanSettings,
     imported_by: str = "samples",
     progress: Progress | None = None,
 ) -> list[ImportReport]:
@@ -48,14 +48,14 @@ def load_plans(
     With an :class:`~sqlalchemy.Engine` the imports commit together; with a
     :class:`~sqlalchemy.Connection` they run in the caller's transaction. A layer whose file
     is unchanged since its current version is reported ``unchanged`` and not imported again.
+    ``settings`` (scheme tables, densification, subdivision) are the caller's, built once.
     """
     if isinstance(target, Engine):
         with target.begin() as conn:
             return load_plans(
                 conn, sample_dir, settings=settings, imported_by=imported_by, progress=progress
             )
-    config = settings or PlanSettings()
-    schemes = load_schemes(config.schemes_file)
+    schemes = load_schemes(settings.schemes_file)
     reports = []
     for key, layer in plan_layers(sample_dir).items():
         spec = LayerSpec(
@@ -78,8 +78,8 @@ def load_plans(
                 schemes,
                 code_field=layer.get("code_field"),
                 imported_by=imported_by,
-                densify_m=config.densify_m,
-                subdivide_vertices=config.subdivide_vertices,
+                densify_m=settings.densify_m,
+                subdivide_vertices=settings.subdivide_vertices,
                 progress=advance,
             )
         )

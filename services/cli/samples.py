@@ -97,8 +97,10 @@ def load(
         counts = load_sample(conn, directory, keyring, replace=replace, progress=advance)
         if (directory / "plans").is_dir():  # plan layers through the import pipeline (issue 6)
             from layers.loader import load_plans
+            from layers.settings import PlanSettings
 
-            for plan in load_plans(conn, directory, progress=advance):
+            plan_settings = PlanSettings()
+            for plan in load_plans(conn, directory, settings=plan_settings, progress=advance):
                 counts[f"plans.{plan.layer_id} v{plan.version} ({plan.status})"] = plan.loaded
         progress.add_task("commit", total=None)
     table = Table("table", "rows", title=f"loaded {directory}")
