@@ -1,7 +1,7 @@
 """Multi-plan integration on two ``large`` plan layers: import, conflicts, against baselines.
 
 Data: the ``large`` synthetic plans (≈ 210 000 土规 and 260 000 城规 polygons, seed 20261123)
-are written once to ``.onemap/bench/plans-large`` with :mod:`layers.synthetic` (the plan
+are written once to ``.onemap/bench/plans-large`` with :mod:`samples.plans` (the plan
 layers only: rasters are not needed). A database ``plans_bench`` in the local cluster is made
 afresh each run, migrated, and given the small sample's admin areas (the counties used as
 chunks cover the same city).
@@ -56,8 +56,8 @@ GEOPANDAS = ("geopandas==1.2.0", "pyogrio==0.13.0")
 def _data() -> Path:
     plans = DATA / "plans"
     if not (plans / "urban_plan.shp").is_file():
-        from layers.synthetic import plans as synthetic
-        from layers.synthetic.scales import SCALES
+        from samples.plans import plans as synthetic
+        from samples.plans.scales import SCALES
 
         seeds = np.random.SeedSequence(SEED).spawn(8)  # as generate_plans does
         synthetic.build(DATA, seeds, SCALES["large"])
@@ -68,8 +68,8 @@ def _database() -> tuple[Engine, URL]:
     from gis.engine import create_engine
     from gis.pgserver import LocalServer
     from gis.settings import DatabaseSettings
+    from grid.loader import load_sample
     from grid.privacy import Keyring
-    from grid.samples import load_sample
     from grid.settings import PrivacySettings
     from services.migrate import upgrade
 

@@ -5,7 +5,8 @@ Modules by kind of operation: ``codes`` (validators), ``linking`` (房进格 re-
 ``coverage`` (consistency checks), ``cells`` (split/merge/redraw), ``edits`` (versioned
 edits, history, revert, worker authorisation), ``audit`` (the database triggers, bulk mode),
 ``privacy`` (protection, masked reads, the one logged unmasked read), ``sheets`` (collection
-sheets), ``stats`` (roll-ups). Every error raised on purpose is a :class:`GridError`.
+sheets), ``stats`` (roll-ups), ``loader`` (bulk load of a city dataset in the sample
+format). Every error raised on purpose is a :class:`GridError`.
 """
 
 from grid.errors import (

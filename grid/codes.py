@@ -17,8 +17,10 @@ from typing import Literal, NamedTuple
 
 from grid.errors import CodeError
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
+CITIZEN_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+"""GB 11643 weights of the 17 digits; the weighted sum mod 11 picks the check character."""
+CITIZEN_ID_CHECK = "10X98765432"
+"""GB 11643 check characters, indexed by the weighted sum mod 11."""
 
 LIANYUNGANG_CODES = {
     "320700": "连云港市",
@@ -209,8 +211,8 @@ def citizen_id_check_digit(first17: str) -> str:
     """
     if not re.fullmatch(r"[0-9]{17}", first17):
         raise ValueError(f"expected 17 digits, got {first17!r}")
-    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
-    return _ID_CHECK[total % 11]
+    total = sum(int(d) * w for d, w in zip(first17, CITIZEN_ID_WEIGHTS, strict=True))
+    return CITIZEN_ID_CHECK[total % 11]
 
 
 def citizen_id_problems(value: str) -> list[str]:

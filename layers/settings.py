@@ -15,6 +15,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 CONFIG: Final = Path(__file__).resolve().parents[1] / "config"
 """The repository's ``config/`` directory (data only)."""
 
+MIN_AREA_M2: Final = {"construction": 200.0, "farmland": 400.0, "other": 600.0}
+"""Default sliver areas by sliver class: the 三调 minimum mapping units (read-only; copied)."""
+MIN_WIDTH_M: Final = 2.0
+"""Default sliver width: a piece nowhere wider than this is a sliver."""
+NOISE_M2: Final = 1.0
+"""Default noise area: pieces under it are crumbs of CRS round trips, not slivers."""
+
 
 class PlanSettings(BaseSettings):
     """``ONEMAP_PLANS_*``: rule and scheme files, sliver filter, subdivision, site tolerance.
@@ -53,11 +60,9 @@ class PlanSettings(BaseSettings):
 
     rules_file: Path = CONFIG / "conflict_rules.yaml"
     schemes_file: Path = CONFIG / "classification" / "schemes.yaml"
-    min_area_m2: dict[str, float] = Field(
-        default_factory=lambda: {"construction": 200.0, "farmland": 400.0, "other": 600.0}
-    )
-    min_width_m: float = Field(default=2.0, ge=0)
-    noise_m2: float = Field(default=1.0, ge=0)
+    min_area_m2: dict[str, float] = Field(default_factory=lambda: dict(MIN_AREA_M2))
+    min_width_m: float = Field(default=MIN_WIDTH_M, ge=0)
+    noise_m2: float = Field(default=NOISE_M2, ge=0)
     subdivide_vertices: int = Field(default=256, ge=8)
     site_tolerance_m2: float = Field(default=1.0, ge=0)
     densify_m: float = Field(default=200.0, ge=0)

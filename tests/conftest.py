@@ -77,7 +77,7 @@ def keyring() -> Keyring:
 @pytest.fixture(scope="session")
 def engine(database_url: URL, keyring: Keyring) -> Iterator[Engine]:
     """The session database, migrated to head, with the small sample city loaded."""
-    from grid.samples import load_sample
+    from grid.loader import load_sample
     from services.migrate import upgrade
 
     result = create_engine(database_url)

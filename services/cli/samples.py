@@ -42,15 +42,15 @@ def generate(
     seed: int = typer.Option(20261123, "--seed", help="Same seed, same city (byte-identical CSV)."),
     out_dir: Path = typer.Option(..., "--out", help="Directory to write the city into."),
     grid_only: bool = typer.Option(
-        False, "--grid-only", help="Leave out the plan layers and rasters (layers.synthetic)."
+        False, "--grid-only", help="Leave out the plan layers and rasters (samples.plans)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
     """Generate the synthetic Lianyungang (grid.gpkg, CSV tables, inputs, manifest.json)."""
     from rich.table import Table
 
-    from grid.synthetic.city import generate as generate_city
-    from layers.synthetic import generate_plans
+    from samples.grid.city import generate as generate_city
+    from samples.plans import generate_plans
 
     if scale not in SCALES:
         raise typer.BadParameter(f"choose one of {', '.join(SCALES)}", param_hint="--scale")
@@ -75,8 +75,8 @@ def load(
     """Load a sample (grid.gpkg + CSV tables) in one transaction, by COPY."""
     from rich.table import Table
 
+    from grid.loader import load_sample
     from grid.privacy import Keyring
-    from grid.samples import load_sample
 
     config = settings()
     keyring = Keyring.from_settings(config.privacy)
@@ -96,9 +96,11 @@ def load(
 
         counts = load_sample(conn, directory, keyring, replace=replace, progress=advance)
         if (directory / "plans").is_dir():  # plan layers through the import pipeline (issue 6)
-            from layers.samples import load_plans
+            from layers.loader import load_plans
+            from layers.settings import PlanSettings
 
-            for plan in load_plans(conn, directory, progress=advance):
+            plan_settings = PlanSettings()
+            for plan in load_plans(conn, directory, settings=plan_settings, progress=advance):
                 counts[f"plans.{plan.layer_id} v{plan.version} ({plan.status})"] = plan.loaded
         progress.add_task("commit", total=None)
     table = Table("table", "rows", title=f"loaded {directory}")

@@ -30,11 +30,11 @@ from gis.geometry import CGCS2000_GEOD
 from gis.io import read_vector
 from gis.offsets import gcj02_to_wgs84
 from grid.codes import citizen_id_birth_date, citizen_id_problems, citizen_id_sex
+from grid.loader import SampleError, SampleFileError, load_sample
 from grid.privacy import Keyring, mask_citizen_id
-from grid.samples import SampleError, SampleFileError, load_sample
-from grid.synthetic.city import generate
-from grid.synthetic.partition import row_major
-from grid.synthetic.people import MOBILE_PREFIXES
+from samples.grid.city import generate
+from samples.grid.partition import row_major
+from samples.grid.people import MOBILE_PREFIXES
 from tests.conftest import SAMPLE
 
 LIANYUNGANG = {"320703", "320704", "320705", "320706", "320707", "320721", "320722", "320723",

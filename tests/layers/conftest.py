@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 
 from layers.classification import Schemes, load_schemes
 from layers.importer import ImportReport
+from layers.loader import load_plans
 from layers.rules import Rules, load_rules
-from layers.samples import load_plans
 from layers.settings import PlanSettings
 from tests.conftest import SAMPLE
 

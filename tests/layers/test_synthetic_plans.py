@@ -22,7 +22,7 @@ import rasterio
 import shapely
 from shapely.geometry import shape
 
-from layers.synthetic import generate_plans
+from samples.plans import generate_plans
 
 SEED = 20261123
 TOLERANCE = 1e-3  # 0.1 %

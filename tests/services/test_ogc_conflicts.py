@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from layers.conflicts import run_conflicts
+from layers.loader import load_plans
 from layers.rules import load_rules
-from layers.samples import load_plans
 from layers.settings import PlanSettings
 from services.ogcapi.service import RECHECK_S
 from tests.conftest import SAMPLE

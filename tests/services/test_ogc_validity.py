@@ -22,8 +22,8 @@ from gis.crs import STORAGE_SRID, WEB_MERCATOR_SRID, WGS84_SRID
 from layers import reports
 from layers._sql import sql as named_sql
 from layers.conflicts import run_conflicts
+from layers.loader import load_plans
 from layers.rules import load_rules
-from layers.samples import load_plans
 from layers.settings import PlanSettings
 from services.ogcapi.crs import OgcCrs, geojson_sql, geometry_sql, served
 from tests.conftest import SAMPLE

@@ -1,1 +1,0 @@
-"""A synthetic Lianyungang for the demo, the tests and the benchmarks (no real data here)."""
