@@ -283,13 +283,14 @@ def conflicts(
     as_json: bool = JSON,
 ) -> None:
     """Find conflict patches between plan layers, with the rules of the rule file."""
+    from layers import conflict_summaries as cs
     from layers import conflicts as cf
     from layers.rules import load_rules
 
     db = engine(settings())
     if list_runs:
         with db.connect() as conn:
-            runs = cf.list_runs(conn)
+            runs = cs.list_runs(conn)
         if as_json:
             _emit([r._asdict() for r in runs])
         else:
@@ -302,9 +303,9 @@ def conflicts(
         with db.connect() as conn:
             result = cf.RunResult(
                 show,
-                cf.run_info(conn, show)["title"],
-                cf.summary_by_type(conn, show),
-                cf.summary_by_county(conn, show),
+                cs.run_info(conn, show).title,
+                cs.summary_by_type(conn, show),
+                cs.summary_by_county(conn, show),
                 [],
                 0.0,
             )
