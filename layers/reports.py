@@ -21,7 +21,13 @@ from sqlalchemy import Connection
 from gis.crs import STORAGE_SRID
 from gis.io import Record, write_vector
 from layers._sql import sql
-from layers.conflicts import MU_M2, run_info, summary_by_county, summary_by_type
+from layers.conflict_summaries import (
+    MU_M2,
+    StoredRun,
+    run_info,
+    summary_by_county,
+    summary_by_type,
+)
 
 __all__ = ["ReportFiles", "write_report"]
 
@@ -82,7 +88,7 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     info = run_info(conn, run_id)
-    labels = {k: v["label"] for k, v in info["parameters"]["types"].items()}
+    labels = {k: v["label"] for k, v in info.parameters["types"].items()}
     stem = out / f"run-{run_id}"
     gpkg = stem.with_suffix(".gpkg")
     gpkg.unlink(missing_ok=True)
@@ -183,13 +189,13 @@ def _feature_collection(features: list[dict[str, Any]]) -> dict[str, Any]:
 def _html(
     conn: Connection,
     run_id: int,
-    info: dict[str, Any],
+    info: StoredRun,
     patches: list[Record],
     max_background: int,
 ) -> str:
     import folium  # heavy: only when a map is made
 
-    types = list(info["parameters"].get("type_order") or info["parameters"]["types"])
+    types = list(info.parameters.get("type_order") or info.parameters["types"])
     colours = {t: TYPE_COLOURS[i % len(TYPE_COLOURS)] for i, t in enumerate(types)}
     bounds = shapely.total_bounds([r.geometry for r in patches]) if patches else None
     fmap = folium.Map(
@@ -203,7 +209,7 @@ def _html(
     root.header.add_child(folium.Element(f"<script>{js}</script>"), name="leaflet_js_inline")
     root.header.add_child(folium.Element(_STYLE), name="report_style")
     skipped = []
-    for layer in info["parameters"]["layers"]:
+    for layer in info.parameters["layers"]:
         rows = conn.execute(
             sql(__file__, "background"),
             {"lv": layer["layer_version_id"], "limit": max_background + 1},
@@ -251,7 +257,7 @@ def _html(
                 ["fid", "code", "category"], aliases=["图斑", "代码", "类别"]
             ),
         ).add_to(fmap)
-    severity = {t: v["severity"] for t, v in info["parameters"]["types"].items()}
+    severity = {t: v["severity"] for t, v in info.parameters["types"].items()}
     for t in sorted(types, key=lambda t: _DRAW_ORDER.get(severity.get(t, ""), 0)):  # hard on top
         feats = [
             {
@@ -266,7 +272,7 @@ def _html(
             continue
         folium.GeoJson(
             _feature_collection(feats),
-            name=info["parameters"]["types"][t]["label"],
+            name=info.parameters["types"][t]["label"],
             style_function=lambda _f, c=colours[t]: {
                 "color": c,
                 "weight": 2.5,
@@ -307,7 +313,7 @@ _STYLE: Final = """<style>
 
 
 def _legend(
-    conn: Connection, run_id: int, info: dict[str, Any], colours: dict[str, str], skipped: list[str]
+    conn: Connection, run_id: int, info: StoredRun, colours: dict[str, str], skipped: list[str]
 ) -> str:
     from html import escape
 
@@ -322,11 +328,9 @@ def _legend(
     note = (
         f"<div>not drawn (too many features): {escape(', '.join(skipped))}</div>" if skipped else ""
     )
-    versions = ", ".join(
-        f"{escape(x['layer'])} v{x['version']}" for x in info["parameters"]["layers"]
-    )
+    versions = ", ".join(f"{escape(x['layer'])} v{x['version']}" for x in info.parameters["layers"])
     return (
-        f'<div class="onemap-legend"><b>冲突分析 run {run_id}</b>: {escape(info["title"])}'
+        f'<div class="onemap-legend"><b>冲突分析 run {run_id}</b>: {escape(info.title)}'
         f"<div>{versions}</div><table><tr><td>类型</td><td>级别</td><td>图斑</td><td>面积</td>"
         f"<td></td><td>碎片</td></tr>{''.join(rows)}</table>{note}</div>"
     )

@@ -8,32 +8,13 @@ from typing import Any
 
 import typer
 
-from services.cli._common import console, engine, out, settings
+from services.cli._common import engine, out, settings
+from services.cli.output import progress_bar
 
 app = typer.Typer(help="Generate and load sample cities.", no_args_is_help=True)
 
 DEFAULT_SAMPLE = Path("data/samples/small")
 SCALES = ("tiny", "small", "medium", "large")
-
-
-def _progress() -> Any:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
 
 
 @app.command()
@@ -54,7 +35,7 @@ def generate(
 
     if scale not in SCALES:
         raise typer.BadParameter(f"choose one of {', '.join(SCALES)}", param_hint="--scale")
-    with _progress() as progress:
+    with progress_bar() as progress:
         manifest = generate_city(
             scale, seed, out_dir, progress, plans=None if grid_only else generate_plans
         )
@@ -85,7 +66,7 @@ def load(
     manifest = directory / "manifest.json"
     if manifest.is_file():
         totals = json.loads(manifest.read_text(encoding="utf-8")).get("tables", {})
-    with _progress() as progress, db_engine.begin() as conn:
+    with progress_bar() as progress, db_engine.begin() as conn:
         tasks: dict[str, Any] = {}
 
         def advance(table: str, rows: int) -> None:

@@ -1,5 +1,6 @@
 """Local coordinate systems: config, PROJ helmert conventions, 4- and 7-parameter fits."""
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -9,7 +10,7 @@ import pyproj
 import pytest
 
 from gis import crs, local
-from gis.errors import FitError, GisError
+from gis.errors import FitError, GisError, UnknownCrsError
 from gis.local import BursaWolfSystem, Helmert2DSystem, TmercSystem
 
 # Made-up parameter sets, for synthetic data only (SEVEN is spelled out in the pipelines).
@@ -20,16 +21,14 @@ GRS80 = (6378137.0, 298.257222101)
 
 
 @pytest.fixture
-def registered() -> Iterator[list[str]]:
-    names: list[str] = []
-    yield names
-    for name in names:
-        local.unregister(name)
+def registered() -> Iterator[local.LocalRegistry]:
+    """The current registry for one test: what the test registers is gone after it."""
+    with local.registered() as registry:
+        yield registry
 
 
-def _add(names: list[str], system: local.LocalSystem) -> None:
-    local.register(system, replace=True)
-    names.append(system.name)
+def _add(registry: local.LocalRegistry, system: local.LocalSystem) -> None:
+    registry.register(system, replace=True)
 
 
 def _grid(n: int = 6) -> tuple[np.ndarray, np.ndarray]:
@@ -52,7 +51,7 @@ def test_config_example_resolves_by_name() -> None:
     assert abs(bx[0] - 119.2) < 1e-10 and abs(by[0] - 34.6) < 1e-10
 
 
-def test_helmert2d_follows_the_documented_formula(registered: list[str]) -> None:
+def test_helmert2d_follows_the_documented_formula(registered: local.LocalRegistry) -> None:
     _add(registered, Helmert2DSystem(name="t-h2d", parent="EPSG:4549", **FOUR))
     e, n = _grid()
     x, y = crs.transform_xy(e, n, crs.GK_CM120_SRID, "t-h2d")
@@ -62,7 +61,7 @@ def test_helmert2d_follows_the_documented_formula(registered: list[str]) -> None
     np.testing.assert_allclose(y, FOUR["dN"] + s * (-e * np.sin(t) + n * np.cos(t)), atol=1e-6)
 
 
-def test_fit_4param_recovers_known_parameters(registered: list[str]) -> None:
+def test_fit_4param_recovers_known_parameters(registered: local.LocalRegistry) -> None:
     e, n = _grid()
     helmert = pyproj.Transformer.from_pipeline(
         f"+proj=helmert +x={FOUR['dE']} +y={FOUR['dN']} +s={FOUR['scale']} "
@@ -151,7 +150,7 @@ def test_fit_7param_recovers_proj_parameters() -> None:
 
 @pytest.mark.parametrize("convention", ["position_vector", "coordinate_frame"])
 def test_bursa_wolf_system_reproduces_the_link(
-    registered: list[str], convention: Literal["position_vector", "coordinate_frame"]
+    registered: local.LocalRegistry, convention: Literal["position_vector", "coordinate_frame"]
 ) -> None:
     src, dst, lon, lat = _seven_param_points()
     fit = local.fit_7param(src, dst, convention=convention)
@@ -170,7 +169,7 @@ def test_bursa_wolf_system_reproduces_the_link(
     np.testing.assert_allclose(back, (lon, lat), atol=1e-9)
 
 
-def test_bursa_wolf_on_a_projected_old_crs(registered: list[str]) -> None:
+def test_bursa_wolf_on_a_projected_old_crs(registered: local.LocalRegistry) -> None:
     src, dst, _, _ = _seven_param_points()
     fit = local.fit_7param(src, dst)
     _add(registered, fit.to_system("t-bj54-geo", source="EPSG:4214", parent="EPSG:4490"))
@@ -198,7 +197,7 @@ def test_fit_7param_refusals() -> None:
         local.fit_7param(np.full((3, 3), np.nan), dst[:3])
 
 
-def test_tmerc_system_equals_epsg_4549(registered: list[str]) -> None:
+def test_tmerc_system_equals_epsg_4549(registered: local.LocalRegistry) -> None:
     _add(
         registered,
         TmercSystem(name="t-tm", parent="EPSG:4490", lon_0=120.0, x_0=500000.0, ellps="GRS80"),
@@ -213,7 +212,7 @@ def test_tmerc_system_equals_epsg_4549(registered: list[str]) -> None:
         TmercSystem(name="t-bad", parent="EPSG:4490", lon_0=120.0)
 
 
-def test_local_chains_and_cycles(registered: list[str]) -> None:
+def test_local_chains_and_cycles(registered: local.LocalRegistry) -> None:
     _add(registered, Helmert2DSystem(name="t-a", parent="EPSG:4549", **FOUR))
     _add(registered, Helmert2DSystem(name="t-b", parent="t-a", **FOUR))
     e, n = _grid(3)
@@ -266,3 +265,37 @@ def test_load_and_configure(tmp_path: Path) -> None:
 def test_bursa_wolf_requires_a_convention() -> None:
     with pytest.raises(ValueError, match="convention"):
         BursaWolfSystem(name="t-x", parent="EPSG:4490", source="EPSG:4214", **SEVEN)
+
+
+def test_scoped_registration_does_not_leak() -> None:
+    system = TmercSystem(name="t-scoped", parent="EPSG:4490", lon_0=119.3, ellps="GRS80")
+    with local.registered(system) as registry:
+        assert crs.resolve("t-scoped").kind == "local"
+        assert registry.get("T-Scoped") == system and "t-scoped" in local.names()
+        local.register(TmercSystem(name="t-inner", parent="t-scoped", lon_0=119.0, ellps="GRS80"))
+        assert local.get("t-inner") is not None
+    for name in ("t-scoped", "t-inner"):
+        assert local.get(name) is None
+        with pytest.raises(UnknownCrsError, match="local system"):
+            crs.resolve(name)
+
+
+def test_an_explicit_registry_is_used_instead_of_the_current_one(tmp_path: Path) -> None:
+    path = tmp_path / "systems.yaml"
+    path.write_text(
+        "systems:\n"
+        "  - {name: t-own, kind: helmert2d, parent: 'EPSG:4549', dE: 1.0, dN: 2.0,"
+        " scale: 1.0, rotation_arcsec: 0.0}\n",
+        encoding="utf-8",
+    )
+    registry = local.LocalRegistry(path)
+    assert crs.resolve("t-own", registry).kind == "local"
+    x, y = crs.transform_xy(
+        [426_000.0], [3_830_000.0], crs.GK_CM120_SRID, "t-own", systems=registry
+    )
+    assert (x[0], y[0]) == pytest.approx((426_001.0, 3_830_002.0))
+    with pytest.raises(UnknownCrsError, match=re.escape(str(path))):
+        crs.resolve("lyg-example", registry)
+    with pytest.raises(UnknownCrsError):
+        crs.resolve("t-own")
+    assert crs.resolve("lyg-example").kind == "local"

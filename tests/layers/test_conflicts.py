@@ -20,7 +20,8 @@ import shapely
 from shapely.geometry import shape
 from sqlalchemy import Connection, Engine, text
 
-from layers.conflicts import MU_M2, RunResult, run_conflicts, summary_by_county
+from layers.conflict_summaries import MU_M2, summary_by_county
+from layers.conflicts import RunResult, run_conflicts
 from layers.errors import LayerError, RuleError
 from layers.importer import ImportReport
 from layers.rules import Rules

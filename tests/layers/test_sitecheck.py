@@ -142,9 +142,8 @@ def city_system() -> Iterator[str]:
         y_0=-3_780_000.0,
         ellps="GRS80",
     )
-    local.register(system, replace=True)
-    yield system.name
-    local.unregister(system.name)
+    with local.registered(system):
+        yield system.name
 
 
 def test_urban_use_outside_the_development_boundary_warns(
