@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from layers.conflicts import MU_M2
+from layers.conflict_summaries import MU_M2
 from layers.settings import MIN_AREA_M2, MIN_WIDTH_M, NOISE_M2
 from samples.plans.conflict_rules import TYPES, classification
 from samples.plans.conflicts_expected import (
