@@ -4,7 +4,7 @@ Usage: ``python _plans_geopandas.py LANDUSE.shp URBAN.shp CLASSIFICATION_DIR [RE
 JSON on stdout (the analysis after the read runs REPEAT times; ``overlay_area_s`` is the
 median). It does what a GIS analyst would script: read both layers, bring them to EPSG:4549,
 ``geopandas.overlay(how="intersection")``, classify the pieces with the same mapping tables
-(config/classification), measure them (planar area in EPSG:4549: cheaper than ellipsoidal,
+(layers/data/classification), measure them (planar area in EPSG:4549: cheaper than ellipsoidal,
 its best case), drop noise (< 1 m²) and slivers (< 200 m², or nowhere 2 m wide) and count
 the patches per conflict type. Imports nothing from the platform.
 """

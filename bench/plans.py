@@ -44,6 +44,8 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
+from layers.settings import CONFIG
+
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".onemap" / "bench"
 DATA = WORK / "plans-large"
@@ -226,7 +228,7 @@ def _geopandas(plans: Path) -> dict[str, Any]:
     done = subprocess.run(
         [str(python), str(Path(__file__).with_name("_plans_geopandas.py")),
          str(plans / "landuse_plan.shp"), str(plans / "urban_plan.shp"),
-         str(ROOT / "config" / "classification"), str(_repeats())],
+         str(CONFIG / "classification"), str(_repeats())],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if done.returncode != 0:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Final, Literal, NamedTuple, TypedDict
 
 import morecantile
@@ -22,6 +21,7 @@ from morecantile.models import TileMatrix
 
 from gis.crs import STORAGE_SRID
 from gis.errors import TileRangeError, UnknownTileMatrixSetError
+from gis.package_data import data_dir
 
 __all__ = [
     "DEFAULT_MAX_TILES",
@@ -42,7 +42,7 @@ __all__ = [
     "tms_names",
 ]
 
-TMS_DIR: Final = Path(__file__).resolve().parents[1] / "config" / "tms"
+TMS_DIR: Final = data_dir("gis") / "tms"
 DEFAULT_MAX_TILES: Final = 1_000_000
 """Refuse to enumerate more tiles than this unless the caller asks for more."""
 

@@ -12,7 +12,7 @@ from typing import Any, Final, NamedTuple
 
 from sqlalchemy import Connection
 
-from layers._sql import sql
+from gis.sql_files import sql
 from layers.errors import UnknownLayerError
 
 __all__ = [
@@ -92,7 +92,7 @@ def summary_by_type(conn: Connection, run_id: int) -> list[TypeSummary]:
     labels = {k: v["label"] for k, v in info.parameters["types"].items()}
     order = {t: i for i, t in enumerate(info.parameters.get("type_order", []))}
     rows = sorted(
-        conn.execute(sql(__file__, "summary_by_type"), {"run": run_id}),
+        conn.execute(sql(__name__, "summary_by_type"), {"run": run_id}),
         key=lambda r: order.get(r.type, len(order)),
     )
     return [
@@ -124,13 +124,13 @@ def summary_by_county(conn: Connection, run_id: int) -> list[CountySummary]:
             r.area_m2 / MU_M2,
             r.area_m2 / 1e4,
         )
-        for r in conn.execute(sql(__file__, "summary_by_county"), {"run": run_id})
+        for r in conn.execute(sql(__name__, "summary_by_county"), {"run": run_id})
     ]
 
 
 def run_info(conn: Connection, run_id: int) -> StoredRun:
     """The stored run: title, rule file and checksum, parameters, stats, times."""
-    row = conn.execute(sql(__file__, "run"), {"run": run_id}).one_or_none()
+    row = conn.execute(sql(__name__, "run"), {"run": run_id}).one_or_none()
     if row is None:
         raise UnknownLayerError(f"no conflict run {run_id}: see `onemap plans conflicts --list`")
     return StoredRun(*row)
@@ -138,4 +138,4 @@ def run_info(conn: Connection, run_id: int) -> StoredRun:
 
 def list_runs(conn: Connection) -> list[RunInfo]:
     """Every stored run, oldest first."""
-    return [RunInfo(*r) for r in conn.execute(sql(__file__, "runs"))]
+    return [RunInfo(*r) for r in conn.execute(sql(__name__, "runs"))]

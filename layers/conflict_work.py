@@ -14,7 +14,7 @@ from typing import Any, Final, NamedTuple
 
 from sqlalchemy import Connection, text
 
-from layers._sql import raw
+from gis.sql_files import statement
 from layers.conflict_summaries import MU_M2
 from layers.errors import RuleError
 from layers.registry import LayerInfo, VersionInfo
@@ -67,7 +67,7 @@ class WorkTables:
 
     def sql(self, name: str, replace: Mapping[str, str] | None = None) -> list[str]:
         """The statements of section ``name`` with the work-table names filled in."""
-        script = raw(__file__, name).replace("{w}", self.prefix)
+        script = statement(__name__, name).replace("{w}", self.prefix)
         for key, value in (replace or {}).items():
             script = script.replace(key, value)
         return _split(script)
@@ -80,8 +80,8 @@ class WorkTables:
         replace: Mapping[str, str] | None = None,
     ) -> None:
         """Execute every statement of section ``name``."""
-        for statement in self.sql(name, replace):
-            conn.execute(text(statement), dict(params or {}))
+        for part in self.sql(name, replace):
+            conn.execute(text(part), dict(params or {}))
 
 
 def _class_mask(

@@ -31,8 +31,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, text
 
 from gis.crs import GK_CM120_SRID
+from gis.sql_files import sql, statement
 from layers import conflict_work as cw
-from layers._sql import raw, sql
 from layers.conflict_summaries import (
     MU_M2,
     CountySummary,
@@ -128,21 +128,21 @@ def run_conflicts(
         cw.load_features(conn, work, rules, layers, used, plan, bits)
         orient = cw.orient(conn, work, rules, used, plan, bits, settings)
         run_id = _new_run(conn, rules, layers, used, orient, settings, created_by)
-        chunks = [*conn.execute(sql(__file__, "chunks")).scalars(), ""] if has_counties else [""]
+        chunks = [*conn.execute(sql(__name__, "chunks")).scalars(), ""] if has_counties else [""]
         indexes, frag = cw.fragment_sql(conn, work, orient)
-        for statement in indexes:
-            conn.execute(text(statement))
+        for part in indexes:
+            conn.execute(text(part))
         stats = [_chunk(conn, work, run_id, chunk, settings, frag, on_chunk) for chunk in chunks]
         work.run(conn, "teardown")
-        for statement in raw(__file__, "locate_patches").split(";\n"):
-            conn.execute(text(statement), {"run": run_id})
+        for part in statement(__name__, "locate_patches").split(";\n"):
+            conn.execute(text(part), {"run": run_id})
         noise: dict[str, int] = defaultdict(int)
         for stat in stats:
             for type_, kinds in stat.pieces.items():
                 noise[type_] += kinds.get("noise", 0)
         seconds = time.perf_counter() - started
         conn.execute(
-            sql(__file__, "finish_run"),
+            sql(__name__, "finish_run"),
             {
                 "run": run_id,
                 "stats": json.dumps(
@@ -229,7 +229,7 @@ def _new_run(
         "snap_m": SNAP_M,
     }
     run_id: int = conn.execute(
-        sql(__file__, "new_run"),
+        sql(__name__, "new_run"),
         {
             "title": _title(layers),
             "rules_file": str(rules.path),
@@ -240,7 +240,7 @@ def _new_run(
     ).scalar_one()
     for i, lv in enumerate(used):
         conn.execute(
-            sql(__file__, "run_layer"), {"run": run_id, "lv": lv.id, "role": "a" if i == 0 else "b"}
+            sql(__name__, "run_layer"), {"run": run_id, "lv": lv.id, "role": "a" if i == 0 else "b"}
         )
     return run_id
 

@@ -23,7 +23,7 @@ from gis.crs import STORAGE_SRID, CrsRef
 from gis.errors import GisError
 from gis.geometry import repair, repair_array, transform_geometry
 from gis.io import Record
-from layers._sql import raw, sql
+from gis.sql_files import sql, statement
 from layers.classification import Classifier, normalise_code
 from layers.errors import PlanImportError
 
@@ -203,7 +203,7 @@ class ChunkLoader:
         if not new:
             return
         bad = (
-            self.conn.execute(sql(__file__, "unknown_2023"), {"codes": sorted(new)}).scalars().all()
+            self.conn.execute(sql(__name__, "unknown_2023"), {"codes": sorted(new)}).scalars().all()
         )
         if bad:
             raise PlanImportError(
@@ -241,6 +241,6 @@ class ChunkLoader:
     def _copy(self, name: str, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
             return
-        with self.dbapi.cursor() as cursor, cursor.copy(raw(__file__, name)) as copy:
+        with self.dbapi.cursor() as cursor, cursor.copy(statement(__name__, name)) as copy:
             for row in rows:
                 copy.write_row(row)

@@ -15,7 +15,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
 from gis.crs import STORAGE_SRID
-from layers._sql import raw, sql
+from gis.sql_files import sql, statement
 from layers.errors import UnknownLayerError
 
 __all__ = ["CommunityImpact", "Impact", "impact_of_geometry", "impact_of_run", "impact_of_site"]
@@ -48,13 +48,13 @@ class Impact(NamedTuple):
 
 def _measure(conn: Connection, fill: str, params: dict[str, object], mode: Mode) -> Impact:
     with conn.begin_nested():
-        for statement in raw(__file__, "setup").split(";\n"):
-            conn.execute(text(statement))
-        conn.execute(sql(__file__, fill), params)
-        for statement in raw(__file__, "index_area").split(";\n"):
-            conn.execute(text(statement))
+        for part in statement(__name__, "setup").split(";\n"):
+            conn.execute(text(part))
+        conn.execute(sql(__name__, fill), params)
+        for part in statement(__name__, "index_area").split(";\n"):
+            conn.execute(text(part))
         rows = [
-            CommunityImpact(*r) for r in conn.execute(sql(__file__, "by_community"), {"mode": mode})
+            CommunityImpact(*r) for r in conn.execute(sql(__name__, "by_community"), {"mode": mode})
         ]
     return Impact(
         mode,

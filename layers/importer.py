@@ -26,7 +26,7 @@ from sqlalchemy import Connection, text
 
 from gis.crs import CrsRef, resolve
 from gis.io import Record, open_vector
-from layers._sql import sql
+from gis.sql_files import sql
 from layers.classification import Schemes
 from layers.errors import PlanImportError
 from layers.feature_loader import ChunkLoader, RejectNote, RepairNote
@@ -128,7 +128,7 @@ def import_layer(
         ensure_layer(conn, spec)
         lock_layer(conn, spec.id)
         sha = file_sha256(path)
-        current = conn.execute(sql(__file__, "current"), {"layer": spec.id}).one_or_none()
+        current = conn.execute(sql(__name__, "current"), {"layer": spec.id}).one_or_none()
         if current is not None and current.source_sha256 == sha:
             return ImportReport(
                 spec.id,
@@ -153,7 +153,7 @@ def import_layer(
             if total is not None:
                 total(source.feature_count)
             row = conn.execute(
-                sql(__file__, "new_version"),
+                sql(__name__, "new_version"),
                 {
                     "layer": spec.id,
                     "snapshot_date": snapshot_date,
@@ -182,7 +182,7 @@ def import_layer(
                 f"{path}: no usable feature among {loader.read} "
                 f"({len(loader.rejected)} rejected, e.g. {_first(loader.rejected)})"
             )
-        conn.execute(sql(__file__, "finish"), {"n": loader.loaded, "id": row.id})
+        conn.execute(sql(__name__, "finish"), {"n": loader.loaded, "id": row.id})
         conn.execute(text("ANALYZE plans.features"))
         make_parts(conn, row.id, subdivide_vertices)
     return ImportReport(

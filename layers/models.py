@@ -43,7 +43,7 @@ class PlansBase(DeclarativeBase):
 
 
 class LanduseCode(PlansBase):
-    """One class of the 2023 用地用海分类 (levels 1-3), loaded from config/classification."""
+    """One class of the 2023 用地用海分类 (levels 1-3), loaded from layers/data/classification."""
 
     __tablename__ = "landuse_codes"
     __table_args__ = (

@@ -14,7 +14,7 @@ from typing import Final
 
 from sqlalchemy import Connection, text
 
-from layers._sql import raw
+from gis.sql_files import statement
 
 __all__ = ["SNAP_M", "make_parts"]
 
@@ -24,8 +24,8 @@ SNAP_M: Final = 1e-6
 
 def make_parts(conn: Connection, layer_version_id: int, vertices: int) -> None:
     """Write the metric parts of one layer version's features (``plans.feature_parts``)."""
-    for statement in raw(__file__, "make").split(";\n"):
+    for part in statement(__name__, "make").split(";\n"):
         conn.execute(
-            text(statement),
+            text(part),
             {"lv": layer_version_id, "grid": SNAP_M, "vertices": vertices},
         )

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from gis.crs import STORAGE_SRID
 from gis.io import Record, write_vector
-from layers._sql import sql
+from gis.sql_files import sql
 from layers.conflict_summaries import (
     MU_M2,
     StoredRun,
@@ -160,14 +160,14 @@ def _empty_record() -> Record:
 
 
 def _patches(conn: Connection, run_id: int, labels: dict[str, str]) -> Iterator[Record]:
-    for row in conn.execute(sql(__file__, "patches"), {"run": run_id}).mappings():
+    for row in conn.execute(sql(__name__, "patches"), {"run": run_id}).mappings():
         props = {k: row[k] for k in _PATCH_FIELDS if k in row}
         props["label"] = labels.get(row["type"], row["type"])
         yield Record(str(row["id"]), props, shapely.from_wkb(bytes(row["wkb"])))
 
 
 def _slivers(conn: Connection, run_id: int, labels: dict[str, str]) -> Iterator[Record]:
-    for row in conn.execute(sql(__file__, "slivers"), {"run": run_id}).mappings():
+    for row in conn.execute(sql(__name__, "slivers"), {"run": run_id}).mappings():
         props = {k: row[k] for k in row if k not in ("wkb", "id")}
         props["label"] = labels.get(row["type"], row["type"])
         yield Record(str(row["id"]), props, shapely.from_wkb(bytes(row["wkb"])))
@@ -211,7 +211,7 @@ def _html(
     skipped = []
     for layer in info.parameters["layers"]:
         rows = conn.execute(
-            sql(__file__, "background"),
+            sql(__name__, "background"),
             {"lv": layer["layer_version_id"], "limit": max_background + 1},
         ).all()
         if len(rows) > max_background:

@@ -1,4 +1,4 @@
-"""The conflict rule table (``config/conflict_rules.yaml``): classes and conflict types.
+"""The conflict rule table (``layers/data/conflict_rules.yaml``): classes and conflict types.
 
 A class is a test on a feature's harmonised attributes (category, 2023 code prefixes, the
 source code, the layer's scheme); a conflict type pairs a class of layer A with a class of

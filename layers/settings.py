@@ -12,8 +12,10 @@ from typing import Final
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-CONFIG: Final = Path(__file__).resolve().parents[1] / "config"
-"""The repository's ``config/`` directory (data only)."""
+from gis.package_data import data_dir
+
+CONFIG: Final = data_dir("layers")
+"""The package's data: ``classification/`` (the mapping tables) and ``conflict_rules.yaml``."""
 
 MIN_AREA_M2: Final = {"construction": 200.0, "farmland": 400.0, "other": 600.0}
 """Default sliver areas by sliver class: the 三调 minimum mapping units (read-only; copied)."""

@@ -30,7 +30,7 @@ from gis.crs import STORAGE_SRID, resolve, transform_xy
 from gis.errors import GisError
 from gis.geometry import repair, transform_geometry
 from gis.io import open_vector
-from layers._sql import raw, sql
+from gis.sql_files import sql, statement
 from layers.classification import Schemes
 from layers.errors import SiteError
 from layers.registry import LayerInfo, list_layers, version
@@ -242,7 +242,7 @@ def check_site(
     """Check ``site`` against the current version of every layer a site check names."""
     use_code, use_category = _use_class(schemes, use)
     ewkb = shapely.to_wkb(shapely.set_srid(site.geometry, STORAGE_SRID), include_srid=True)
-    area = float(conn.execute(sql(__file__, "site_area"), {"site": ewkb}).scalar_one())
+    area = float(conn.execute(sql(__name__, "site_area"), {"site": ewkb}).scalar_one())
     layers = [layer for layer in list_layers(conn) if layer.current_version]
     items: list[SiteItem] = []
     for key, rule in rules.site_checks.items():
@@ -255,7 +255,7 @@ def check_site(
     verdict = max((i.verdict for i in items), key=_ORDER.__getitem__, default="pass")
     with conn.begin_nested():
         check_id = conn.execute(
-            sql(__file__, "insert_check"),
+            sql(__name__, "insert_check"),
             {
                 "name": name,
                 "source": site.source,
@@ -268,7 +268,7 @@ def check_site(
         ).scalar_one()
         for item in items:
             conn.execute(
-                sql(__file__, "insert_item"),
+                sql(__name__, "insert_item"),
                 {
                     "check_id": check_id,
                     "kind": item.check,
@@ -297,7 +297,7 @@ def _check(
     lv = version(conn, layer.id)
     params: dict[str, Any] = {"site": ewkb, "lv": lv.id}
     cls = class_sql(rules, rule.class_, layer.scheme, params)
-    rows = conn.execute(text(raw(__file__, "overlaps").replace("/*cls*/", cls)), params).all()
+    rows = conn.execute(text(statement(__name__, "overlaps").replace("/*cls*/", cls)), params).all()
     features = [
         {
             "feature_id": r.id,
@@ -313,7 +313,7 @@ def _check(
     tolerance = settings.site_tolerance_m2
     if rule.check == "outside":
         measured = float(
-            conn.execute(sql(__file__, "outside"), {"site": ewkb, "lv": lv.id}).scalar_one()
+            conn.execute(sql(__name__, "outside"), {"site": ewkb, "lv": lv.id}).scalar_one()
         )
         hit = measured >= tolerance
         message = (

@@ -2,7 +2,7 @@
 
 EPSG codes, OGC URNs and URLs, CRS84, WKT (:mod:`gis.crs.esri_wkt`), ``GCJ02``/``BD09`` and
 local systems by name. Local systems are looked up in the registry passed in, else in the
-current one of :mod:`gis.local`, read from ``config/local_systems.yaml`` on first use.
+current one of :mod:`gis.local`, read from ``gis/data/local_systems.yaml`` on first use.
 """
 
 import functools

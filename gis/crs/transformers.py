@@ -64,7 +64,7 @@ def _no_operation(src: CrsRef, dst: CrsRef, group: TransformerGroup | None) -> s
     return (
         f"no real transformation from {src} ({src_name}) to {dst} ({dst_name}){missing}: "
         "PROJ only has a ballpark, which can be tens of metres wrong, and it is refused. "
-        "Configure a local system in config/local_systems.yaml: a 7-parameter set (kind: "
+        "Configure a local system in gis/data/local_systems.yaml: a 7-parameter set (kind: "
         "bursa_wolf, source: the old CRS, parent: EPSG:4490) or a 4-parameter set (kind: "
         "helmert2d) with parameters from the local surveying bureau, or fit them from common "
         "points with gis.local.fit_7param / fit_4param; then use the system's name as the CRS."

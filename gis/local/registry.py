@@ -2,7 +2,7 @@
 
 :func:`gis.crs.resolve` looks names up in a :class:`LocalRegistry`: the one passed to it, else
 the one made current by :func:`using` or :func:`registered`, else the default registry, built
-from ``config/local_systems.yaml`` on first lookup. Nothing is read or built at import, and a
+from ``gis/data/local_systems.yaml`` on first lookup. Nothing is read or built at import, and a
 scoped registration (``with registered(system): ...``) disappears when the block ends, so a
 test's made-up system never leaks into another test.
 """
@@ -18,6 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from gis.errors import GisError
 from gis.local.systems import LocalSystem
+from gis.package_data import data_dir
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -34,9 +35,7 @@ __all__ = [
     "using",
 ]
 
-DEFAULT_CONFIG_PATH: Final = (
-    Path(__file__).resolve().parent.parent.parent / "config" / "local_systems.yaml"
-)
+DEFAULT_CONFIG_PATH: Final = data_dir("gis") / "local_systems.yaml"
 
 
 def load_systems(path: Path) -> dict[str, LocalSystem]:

@@ -1,4 +1,4 @@
-"""classification tables: 2023 用地用海分类 and plan types, from config/classification
+"""classification tables: 2023 用地用海分类 and plan types, from layers/data/classification
 
 Revision ID: 0002
 Revises: 0001
@@ -7,17 +7,18 @@ Create Date: 2026-11-23 08:10:00
 
 import csv
 from collections.abc import Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
+
+from gis.package_data import data_dir
 
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-CLASSIFICATION = Path(__file__).resolve().parents[2] / "config" / "classification"
+CLASSIFICATION = data_dir("layers") / "classification"
 
 
 def _rows(name: str) -> list[dict[str, str]]:

@@ -2,7 +2,7 @@
 
 Counties come from :func:`samples.grid.outline.county_polygons`. Each county is split into
 its streets (街道 001–099, 镇 100–199, 乡 200–399): 海州区 and 连云区 get their streets from
-``config/admin-divisions.csv`` around approximate real positions; the other counties get a
+``grid/data/admin-divisions.csv`` around approximate real positions; the other counties get a
 few streets and towns whose names and codes are invented (``source = "synthetic"``). Streets
 are Voronoi cells of their seats clipped to the county; towns are larger than urban streets
 because their seats are further apart.
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Final
 
 import numpy as np
@@ -27,6 +26,7 @@ import shapely
 from shapely.geometry import Point, Polygon
 from shapely.ops import nearest_points
 
+from gis.package_data import data_dir
 from grid.codes import LIANYUNGANG_CODES
 from samples.grid import names
 from samples.grid.outline import county_polygons
@@ -39,7 +39,7 @@ from samples.grid.partition import (
 )
 from samples.grid.plane import point_to_plane, to_plane
 
-ADMIN_CSV: Final = Path(__file__).resolve().parents[2] / "config" / "admin-divisions.csv"
+ADMIN_CSV: Final = data_dir("grid") / "admin-divisions.csv"
 
 URBAN_CENTRES: Final = {
     "320706": (119.18, 34.60, 5500.0),
@@ -119,7 +119,7 @@ class AdminPlan:
 
 
 def _configured_streets() -> dict[str, list[tuple[str, str, str]]]:
-    """County → [(9-digit code, name, source)] from config/admin-divisions.csv."""
+    """County → [(9-digit code, name, source)] from grid/data/admin-divisions.csv."""
     result: dict[str, list[tuple[str, str, str]]] = {}
     with ADMIN_CSV.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):

@@ -1,5 +1,5 @@
 """The three classification schemes the plan layers are written in, read from
-``config/classification``: GB/T 21010-2017 (土规), GB 50137-2011 (城规) and the 2023 用地用海分类
+``layers/data/classification``: GB/T 21010-2017 (土规), GB 50137-2011 (城规) and the 2023 用地用海分类
 (现状, and the common language the others map to).
 
 What counts as construction land in each scheme, and which 2023 first-level class a code's
@@ -95,7 +95,7 @@ def gb50137() -> Scheme:
 
 @cache
 def landuse2023() -> Scheme:
-    """The 2023 用地用海分类 (config/classification/landuse-2023.csv)."""
+    """The 2023 用地用海分类 (layers/data/classification/landuse-2023.csv)."""
     codes = {}
     for r in read_table(CONFIG / "landuse-2023.csv"):
         code = r["code"]

@@ -4,9 +4,9 @@ Construction land: GB/T 21010-2017 建设用地 of the 三大类 table (05–09,
 1109 水工建筑用地, 1201 空闲地); GB 50137-2011 H and R/A/B/M/W/S/U/G, of which only R…G are
 城市建设用地 ("urban construction"); the 2023 classes 07–15 plus 0601/0602 (DOMAIN.md). The
 use of a code is the 2023 first-level class it maps to (``code_2023`` in
-config/classification), so "different use" compares e.g. 0701 城镇住宅用地 → 07 with M1 → 10.
+layers/data/classification), so "different use" compares e.g. 0701 城镇住宅用地 → 07 with M1 → 10.
 
-A numpy copy of the rule table, kept apart from ``config/conflict_rules.yaml`` on purpose so
+A numpy copy of the rule table, kept apart from ``layers/data/conflict_rules.yaml`` on purpose so
 the expected figures do not share a mistake with :mod:`layers.rules`. It stays with the
 generator, not under tests/, because the generator needs it: :mod:`samples.plans.manifest`
 measures the designed conflicts with it and writes them, with the classification lists,
@@ -165,5 +165,5 @@ def classification(landuse_codes: list[str], urban_codes: list[str]) -> dict[str
             "construction_rule": "2023 first-level classes 07–15, plus 0601 and 0602 "
             "(DOMAIN.md §5); 16 留白用地 only where planned",
         },
-        "config": "config/classification/gbt21010-2017.csv, gb50137-2011.csv, landuse-2023.csv",
+        "config": "layers/data/classification/gbt21010-2017.csv, gb50137-2011.csv, landuse-2023.csv",
     }

@@ -124,7 +124,7 @@ DELIVERIES: Final = {
         ),
     )
 }
-"""The six deliveries by plan type (config/classification/plan-types.csv codes)."""
+"""The six deliveries by plan type (layers/data/classification/plan-types.csv codes)."""
 
 SCHEMAS: Final = {
     "landuse_plan": {

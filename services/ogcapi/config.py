@@ -1,7 +1,7 @@
 """The pygeoapi configuration and OpenAPI document, generated from the collection registry.
 
 Nothing is committed and nothing is read from environment variables: the fixed part is
-``config/ogc/pygeoapi.yml`` (data), the rest comes from the registry; the results live in
+``services/ogcapi/data/pygeoapi.yml`` (data), the rest comes from the registry; the results live in
 memory and are written to the state directory (``.onemap/ogc/``) for inspection.
 """
 
@@ -18,6 +18,7 @@ from typing import Any, Final
 
 import yaml
 
+from gis.package_data import data_dir
 from services.ogcapi import openapi
 from services.ogcapi.crs import served
 from services.ogcapi.sources import Registry
@@ -25,7 +26,7 @@ from services.ogcapi.specs import CollectionSpec
 from services.settings import OgcSettings
 from services.web.assets import static_dir, templates_dir
 
-TEMPLATE: Final = Path(__file__).resolve().parents[2] / "config" / "ogc" / "pygeoapi.yml"
+TEMPLATE: Final = data_dir("services.ogcapi") / "pygeoapi.yml"
 PROVIDER: Final = "services.ogcapi.provider.OneMapProvider"
 CRS84_STORAGE: Final = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 """Storage CRS as told to pygeoapi's own handlers: see services/ogcapi/provider.py."""

@@ -19,8 +19,8 @@ import shapely
 from sqlalchemy import Connection, Engine, text
 
 from gis.crs import STORAGE_SRID, WEB_MERCATOR_SRID, WGS84_SRID
+from gis.sql_files import sql as named_sql
 from layers import reports
-from layers._sql import sql as named_sql
 from layers.conflicts import run_conflicts
 from layers.loader import load_plans
 from layers.rules import load_rules
@@ -214,7 +214,7 @@ def test_report_background_layers_are_valid(engine: Engine, run_id: int) -> None
         versions = conn.execute(text("SELECT id FROM plans.layer_versions")).scalars().all()
         for lv in versions:
             rows = conn.execute(
-                named_sql(reports.__file__, "background"), {"lv": lv, "limit": 100_000}
+                named_sql(reports.__name__, "background"), {"lv": lv, "limit": 100_000}
             ).all()
             for row in rows:
                 geometry = shapely.from_geojson(row.geojson)

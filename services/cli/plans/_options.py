@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["RULES", "USER", "plan_settings", "user_name"]
 
 USER = typer.Option(None, "--user", help="Who is working (default: the OS user).")
-RULES = typer.Option(None, "--rules", help="Rule file (default: config/conflict_rules.yaml).")
+RULES = typer.Option(None, "--rules", help="Rule file (default: layers/data/conflict_rules.yaml).")
 
 
 def user_name(user: str | None) -> str:
