@@ -261,14 +261,19 @@ def _url(base: str, extra: str, **params: str) -> str:
 
 
 def _deep_cursor_url(system: servers.System) -> str:
-    """Ours: follow next links (10 000 a page) to the page after 100 000 features."""
+    """Ours: follow next links (asking 10 000 a page) to the page after 100 000 features,
+    counting the features each page returned (a server may cap the page size)."""
     url = _url(system.items, system.extra, limit="10000", skipGeometry="true")
-    for _ in range(DEEP // 10_000):
+    skipped = 0
+    while skipped < DEEP:
         body = httpx.get(url, timeout=300).json()
+        skipped += len(body["features"])
         following = [lk["href"] for lk in body["links"] if lk["rel"] == "next"]
         if not following:
             raise RuntimeError(f"fewer than {DEEP} buildings: no page after {DEEP}")
         url = following[0]
+    if skipped != DEEP:
+        raise RuntimeError(f"pages do not end at {DEEP} features (at {skipped})")
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("limit", "skipGeometry")]
     return urlunsplit(parts._replace(query=urlencode([*query, ("limit", "100")])))
