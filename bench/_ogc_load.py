@@ -19,16 +19,23 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 @dataclass(frozen=True)
 class Load:
-    """Throughput and latency of one run (latencies in milliseconds)."""
+    """Throughput and latency of one run (latencies in milliseconds).
+
+    ``requests``: responses completed in the run; ``errors``: non-2xx responses plus socket
+    errors (connect, read, write, timeout). With no completed request the percentiles are 0
+    and mean nothing: :func:`bench._ogc_compare.failure` says so instead of a figure.
+    """
 
     rps: float
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int
 
     def as_dict(self) -> dict[str, float]:
         return {"rps": round(self.rps, 1), "p50_ms": round(self.p50_ms, 2),
-                "p99_ms": round(self.p99_ms, 2), "errors": self.errors}  # fmt: skip
+                "p99_ms": round(self.p99_ms, 2), "errors": self.errors,
+                "requests": self.requests}  # fmt: skip
 
 
 def ensure_wrk() -> str:
@@ -67,9 +74,13 @@ def wrk(url: str, seconds: int, connections: int, threads: int = 2) -> Load:
         capture_output=True, text=True, check=True, timeout=seconds + 120,
     )  # fmt: skip
     out = done.stdout
+    completed = re.search(r"(\d+) requests in", out)
+    requests = int(completed.group(1)) if completed else 0
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"\n\s+50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"\n\s+99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p50 = p99 = 0.0
+    if requests:
+        p50 = _ms(re.search(r"\n\s+50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+        p99 = _ms(re.search(r"\n\s+99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     errors = 0
     if found := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out):
         errors += int(found.group(1))
@@ -77,7 +88,7 @@ def wrk(url: str, seconds: int, connections: int, threads: int = 2) -> Load:
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
     ):
         errors += sum(int(g) for g in found.groups())
-    return Load(rps, p50, p99, errors)
+    return Load(rps, p50, p99, errors, requests)
 
 
 def pgbench(dsn: str, sql: str, seconds: int, connections: int, threads: int = 2) -> Load:
@@ -106,4 +117,4 @@ def pgbench(dsn: str, sql: str, seconds: int, connections: int, threads: int = 2
     latencies.sort()
     p50 = statistics.median(latencies) if latencies else 0.0
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0.0
-    return Load(tps, p50, p99, failed)
+    return Load(tps, p50, p99, failed, len(latencies))

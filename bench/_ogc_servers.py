@@ -1,8 +1,6 @@
 """The servers bench/ogc.py compares, each installed and started by the bench itself.
 
-- ``onemap``: this platform (``services.asgi:app``), and ``onemap-pygeoapi``: the same app
-  with the item routes sent through pygeoapi's own handler (``ONEMAP_OGC_FAST_ITEMS=false``),
-  to show what pygeoapi's request handling costs; ``onemap-baseline``: the platform from
+- ``onemap``: this platform (``services.asgi:app``); ``onemap-baseline``: the platform from
   another source tree (``ONEMAP_BENCH_BASELINE``), for before/after figures in one run;
 - ``pygeoapi``: stock pygeoapi 0.24 with its PostgreSQL provider on ``grid.buildings``,
   storage CRS left at its default (CRS84), and ``pygeoapi-4490``: the same with the
@@ -114,9 +112,7 @@ scheduler), where nothing keeps them in order, and p99 grows."""
 
 
 @contextmanager
-def onemap(
-    dsn: str, workers: int, fast: bool = True, baseline: Path | None = None
-) -> Iterator[System]:
+def onemap(dsn: str, workers: int, baseline: Path | None = None) -> Iterator[System]:
     """This platform; ``baseline``: the same from another source tree (a checkout of an
     earlier version), with the settings that version was measured with."""
     port = _free_port()
@@ -124,13 +120,12 @@ def onemap(
     env = {
         "ONEMAP_DATABASE_URL": dsn,
         "ONEMAP_HOME": str(home),
-        "ONEMAP_OGC_FAST_ITEMS": "true" if fast else "false",
         "ONEMAP_OGC_POOL_SIZE": str(16 if baseline else POOL_SIZE),
         "ONEMAP_OGC_PUBLIC_URL": f"http://127.0.0.1:{port}/ogc",
         "PYTHONPATH": str(baseline or ROOT),
     }
     base = f"http://127.0.0.1:{port}/ogc"
-    name = "onemap-baseline" if baseline else ("onemap" if fast else "onemap-pygeoapi")
+    name = "onemap-baseline" if baseline else "onemap"
     command = _uvicorn(Path(sys.executable), "services.asgi:app", port, workers)
     command += ["--app-dir", str(baseline or ROOT)]  # uvicorn puts it first on sys.path
     with _running(command, env, f"{base}/collections/buildings", WORK / f"{name}.log"):

@@ -11,8 +11,8 @@ inverse is up to 2.8 m off in Lianyungang.
 The array functions take numpy arrays or scalars (scalars give 0-d arrays) and never loop in
 Python over points: they work in blocks of 65 536 points (temporaries stay in cache) spread
 over the cores (numpy releases the GIL; :func:`set_threads` caps it). NaN passes through as
-NaN; :func:`gis.crs.transform_xy` rejects it first.
-The ``*_scalar`` functions are plain ``math`` per point: the benchmark baseline and doctests.
+NaN; :func:`gis.crs.transform_xy` rejects it first. The pure-Python per-point baseline the
+benchmark times lives beside it (``bench/_gcj02_scalar.py``).
 """
 
 import functools
@@ -28,17 +28,13 @@ from numpy.typing import ArrayLike, NDArray
 __all__ = [
     "CHINA_BBOX",
     "bd09_to_gcj02",
-    "bd09_to_gcj02_scalar",
     "bd09_to_wgs84",
     "gcj02_to_bd09",
-    "gcj02_to_bd09_scalar",
     "gcj02_to_wgs84",
-    "gcj02_to_wgs84_scalar",
     "in_china",
     "set_threads",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
-    "wgs84_to_gcj02_scalar",
 ]
 
 Floats = NDArray[np.float64]
@@ -72,7 +68,7 @@ def in_china(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
 
 # The vectorised GCJ-02 offset takes its ten sines of x·π/k and y·π/k from one sin/cos pair
 # each (multiple-angle identities, ≈ 1e-13 absolute error, 1e-18° after scaling): trigonometry
-# is most of the cost. The plain published formula is in ``_gcj_delta_scalar``.
+# is most of the cost. The plain published formula is in ``bench/_gcj02_scalar.py``.
 _PI60: Final = math.pi / 60.0
 _K_LAT: Final = 180.0 / (KRASOVSKY_A * (1.0 - KRASOVSKY_EE) * math.pi)
 _K_LON: Final = 180.0 / (KRASOVSKY_A * math.pi)
@@ -156,10 +152,13 @@ def set_threads(count: int | None) -> None:
 
 @functools.cache
 def _executor(workers: int) -> ThreadPoolExecutor:
+    """The pool of ``workers`` threads, built on first use (importing builds nothing; an
+    array of at most one block never builds one) and kept for the process."""
     return ThreadPoolExecutor(workers, thread_name_prefix="offsets")
 
 
 def _pool() -> ThreadPoolExecutor | None:
+    """The pool for the current cap (:func:`set_threads`); None when one thread is all."""
     workers = _threads if _threads is not None else min(os.cpu_count() or 1, 8)
     return _executor(workers) if workers > 1 else None
 
@@ -301,107 +300,3 @@ def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Floats, Floats]:
 def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Floats, Floats]:
     """BD-09 to WGS84 through GCJ-02, both inverses iterative."""
     return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
-
-
-# Pure-Python per-point versions: the benchmark baseline, and readable reference code.
-
-
-def _gcj_delta_scalar(lon: float, lat: float) -> tuple[float, float]:
-    x = lon - 105.0
-    y = lat - 35.0
-    xpi = x * math.pi
-    ypi = y * math.pi
-    common = (20.0 * math.sin(6.0 * xpi) + 20.0 * math.sin(2.0 * xpi)) * _TWO_THIRDS
-    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
-    dlat += common
-    dlat += (20.0 * math.sin(ypi) + 40.0 * math.sin(ypi / 3.0)) * _TWO_THIRDS
-    dlat += (160.0 * math.sin(ypi / 12.0) + 320.0 * math.sin(ypi / 30.0)) * _TWO_THIRDS
-    dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
-    dlon += common
-    dlon += (20.0 * math.sin(xpi) + 40.0 * math.sin(xpi / 3.0)) * _TWO_THIRDS
-    dlon += (150.0 * math.sin(xpi / 12.0) + 300.0 * math.sin(xpi / 30.0)) * _TWO_THIRDS
-    radlat = lat * (math.pi / 180.0)
-    sin_lat = math.sin(radlat)
-    magic = 1.0 - KRASOVSKY_EE * sin_lat * sin_lat
-    sqrt_magic = math.sqrt(magic)
-    dlat = (dlat * 180.0) / ((KRASOVSKY_A * (1.0 - KRASOVSKY_EE)) / (magic * sqrt_magic) * math.pi)
-    dlon = (dlon * 180.0) / (KRASOVSKY_A / sqrt_magic * math.cos(radlat) * math.pi)
-    return dlon, dlat
-
-
-def _in_china_scalar(lon: float, lat: float) -> bool:
-    w, s, e, n = CHINA_BBOX
-    return w <= lon <= e and s <= lat <= n
-
-
-def wgs84_to_gcj02_scalar(lon: float, lat: float) -> tuple[float, float]:
-    """Per-point :func:`wgs84_to_gcj02`.
-
-    >>> wgs84_to_gcj02_scalar(121.5272106, 31.1774276)
-    (121.531541859215, 31.17530398364597)
-    """
-    if not _in_china_scalar(lon, lat):
-        return lon, lat
-    dlon, dlat = _gcj_delta_scalar(lon, lat)
-    return lon + dlon, lat + dlat
-
-
-def gcj02_to_wgs84_scalar(lon: float, lat: float) -> tuple[float, float]:
-    """Per-point :func:`gcj02_to_wgs84` (same fixed-point iteration).
-
-    >>> x, y = gcj02_to_wgs84_scalar(*wgs84_to_gcj02_scalar(119.2, 34.6))
-    >>> abs(x - 119.2) < 1e-10 and abs(y - 34.6) < 1e-10
-    True
-    """
-    if not _in_china_scalar(lon, lat):
-        return lon, lat
-    wx, wy = lon, lat
-    previous = math.inf
-    for k in range(MAX_ITERATIONS):
-        dlon, dlat = _gcj_delta_scalar(wx, wy)
-        ex = wx + dlon - lon
-        ey = wy + dlat - lat
-        wx -= ex
-        wy -= ey
-        step = max(abs(ex), abs(ey))
-        if _converged(step, previous):
-            break
-        if k > 0:
-            previous = step
-    return wx, wy
-
-
-def gcj02_to_bd09_scalar(lon: float, lat: float) -> tuple[float, float]:
-    """Per-point :func:`gcj02_to_bd09`.
-
-    >>> gcj02_to_bd09_scalar(128.543, 37.065)
-    (128.54944656269413, 37.07113427883019)
-    """
-    z = math.sqrt(lon * lon + lat * lat) + 0.00002 * math.sin(lat * X_PI)
-    theta = math.atan2(lat, lon) + 0.000003 * math.cos(lon * X_PI)
-    return z * math.cos(theta) + 0.0065, z * math.sin(theta) + 0.006
-
-
-def bd09_to_gcj02_scalar(lon: float, lat: float, *, exact: bool = True) -> tuple[float, float]:
-    """Per-point :func:`bd09_to_gcj02`.
-
-    >>> bd09_to_gcj02_scalar(116.404, 39.915, exact=False)
-    (116.39762729119315, 39.90865673957631)
-    """
-    x = lon - 0.0065
-    y = lat - 0.006
-    z = math.sqrt(x * x + y * y) - 0.00002 * math.sin(y * X_PI)
-    theta = math.atan2(y, x) - 0.000003 * math.cos(x * X_PI)
-    gx, gy = z * math.cos(theta), z * math.sin(theta)
-    if not exact:
-        return gx, gy
-    previous = math.inf
-    for _ in range(MAX_ITERATIONS):
-        fx, fy = gcj02_to_bd09_scalar(gx, gy)
-        gx -= fx - lon
-        gy -= fy - lat
-        step = max(abs(fx - lon), abs(fy - lat))
-        if _converged(step, previous):
-            break
-        previous = step
-    return gx, gy

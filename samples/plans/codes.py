@@ -1,5 +1,6 @@
 """The three classification schemes the plan layers are written in, read from
-``layers/data/classification``: GB/T 21010-2017 (土规), GB 50137-2011 (城规) and the 2023 用地用海分类
+``layers/data/classification``: GB/T 21010-2017 (土规), GB 50137-2011 (城规) and the 2023
+用地用海分类
 (现状, and the common language the others map to).
 
 What counts as construction land in each scheme, and which 2023 first-level class a code's

@@ -165,5 +165,6 @@ def classification(landuse_codes: list[str], urban_codes: list[str]) -> dict[str
             "construction_rule": "2023 first-level classes 07–15, plus 0601 and 0602 "
             "(DOMAIN.md §5); 16 留白用地 only where planned",
         },
-        "config": "layers/data/classification/gbt21010-2017.csv, gb50137-2011.csv, landuse-2023.csv",
+        "config": "layers/data/classification/gbt21010-2017.csv, gb50137-2011.csv, "
+        "landuse-2023.csv",
     }

@@ -1,6 +1,9 @@
 """GCJ-02 / BD-09 offsets: published vectors, iterative inverses, the China box."""
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +13,7 @@ from hypothesis import strategies as st
 from gis import offsets
 
 M_PER_DEG = 111_320.0
+ROOT = Path(__file__).resolve().parents[2]
 
 # DOMAIN.md §1, published test vectors [checked].
 WGS_TO_GCJ = [
@@ -37,15 +41,12 @@ def test_wgs84_to_gcj02_vectors(src: tuple[float, float], expected: tuple[float,
     x, y = offsets.wgs84_to_gcj02(*src)
     assert float(x) == pytest.approx(expected[0], abs=1e-9)
     assert float(y) == pytest.approx(expected[1], abs=1e-9)
-    sx, sy = offsets.wgs84_to_gcj02_scalar(*src)
-    assert (sx, sy) == pytest.approx(expected, abs=1e-9)
 
 
 @pytest.mark.parametrize(("src", "expected"), GCJ_TO_BD)
 def test_gcj02_to_bd09_vectors(src: tuple[float, float], expected: tuple[float, float]) -> None:
     x, y = offsets.gcj02_to_bd09(*src)
     assert (float(x), float(y)) == pytest.approx(expected, abs=1e-9)
-    assert offsets.gcj02_to_bd09_scalar(*src) == pytest.approx(expected, abs=1e-9)
 
 
 @pytest.mark.parametrize(("src", "expected"), BD_TO_GCJ)
@@ -55,7 +56,6 @@ def test_bd09_to_gcj02_published_one_step(
     # The published vector is Baidu's one-step inverse, not the exact inverse.
     x, y = offsets.bd09_to_gcj02(*src, exact=False)
     assert (float(x), float(y)) == pytest.approx(expected, abs=1e-9)
-    assert offsets.bd09_to_gcj02_scalar(*src, exact=False) == pytest.approx(expected, abs=1e-9)
     ex, ey = offsets.bd09_to_gcj02(*src)
     gap = _metres(ex, ey, *expected)
     assert 0.001 < gap < 0.1  # the one-step inverse is centimetres off
@@ -75,8 +75,6 @@ def test_outside_china_passes_unchanged() -> None:
         x, y = fn(lon, lat)
         np.testing.assert_array_equal(x, lon)
         np.testing.assert_array_equal(y, lat)
-    assert offsets.wgs84_to_gcj02_scalar(2.35, 48.86) == (2.35, 48.86)
-    assert offsets.gcj02_to_wgs84_scalar(2.35, 48.86) == (2.35, 48.86)
 
 
 def test_shapes_scalars_and_nan() -> None:
@@ -112,8 +110,6 @@ def test_gcj_round_trip_below_1mm(lon: float, lat: float) -> None:
     gx, gy = offsets.wgs84_to_gcj02(lon, lat)
     wx, wy = offsets.gcj02_to_wgs84(gx, gy)
     assert _metres(wx, wy, lon, lat) < 0.001
-    sx, sy = offsets.gcj02_to_wgs84_scalar(*offsets.wgs84_to_gcj02_scalar(lon, lat))
-    assert _metres(sx, sy, lon, lat) < 0.001
 
 
 @settings(max_examples=300, deadline=None)
@@ -122,8 +118,6 @@ def test_bd_round_trip_below_1mm(lon: float, lat: float) -> None:
     bx, by = offsets.gcj02_to_bd09(lon, lat)
     gx, gy = offsets.bd09_to_gcj02(bx, by)
     assert _metres(gx, gy, lon, lat) < 0.001
-    sx, sy = offsets.bd09_to_gcj02_scalar(*offsets.gcj02_to_bd09_scalar(lon, lat))
-    assert _metres(sx, sy, lon, lat) < 0.001
     wx, wy = offsets.bd09_to_wgs84(*offsets.wgs84_to_bd09(lon, lat))
     assert _metres(wx, wy, lon, lat) < 0.001
 
@@ -136,16 +130,20 @@ def test_round_trip_whole_china_grid_vectorised() -> None:
     assert _metres(bx, by, lon, lat).max() < 0.001
 
 
-def test_array_and_scalar_versions_agree() -> None:
-    rng = np.random.default_rng(7)
-    lon = rng.uniform(73.5, 135.0, 200)
-    lat = rng.uniform(18.0, 53.5, 200)
-    ax, ay = offsets.wgs84_to_gcj02(lon, lat)
-    bx, by = offsets.gcj02_to_bd09(ax, ay)
-    for i in range(lon.size):
-        assert offsets.wgs84_to_gcj02_scalar(lon[i], lat[i]) == pytest.approx(
-            (ax[i], ay[i]), abs=1e-12
-        )
-        assert offsets.gcj02_to_bd09_scalar(ax[i], ay[i]) == pytest.approx(
-            (bx[i], by[i]), abs=1e-12
-        )
+def test_no_thread_pool_until_a_large_array() -> None:
+    # Importing builds nothing; one block runs inline; only a larger array builds the pool.
+    code = (
+        "import threading, numpy as np\n"
+        "from gis import offsets\n"
+        "assert offsets._executor.cache_info().currsize == 0\n"
+        "offsets.wgs84_to_gcj02(np.full(10, 119.2), np.full(10, 34.6))\n"
+        "assert offsets._executor.cache_info().currsize == 0\n"
+        "offsets.set_threads(2)\n"
+        "offsets.wgs84_to_gcj02(np.full(200_000, 119.2), np.full(200_000, 34.6))\n"
+        "assert offsets._executor.cache_info().currsize == 1\n"
+        "print(sorted(t.name.split('_')[0] for t in threading.enumerate()))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert "offsets" in done.stdout
