@@ -19,7 +19,7 @@ Measured in one run, one after another:
 
 Both sides of the conflict comparison run ``ONEMAP_BENCH_REPEATS`` times (default 3, as
 ``bench grid``) and are compared by their medians. Before the first run the loaded tables
-are vacuumed (PEERS.md) and a ``CHECKPOINT`` written: otherwise the first run pays for
+are vacuumed (docs/performance.md) and a ``CHECKPOINT`` written: otherwise the first run pays for
 writing back the ≈ 1 GB the imports dirtied (the first of three runs took 9.8 s, the next
 6.0-6.4 s).
 
@@ -253,7 +253,7 @@ def run() -> dict[str, Any]:
         if "ogr2ogr" not in skip:
             details["ogr2ogr_landuse"] = _ogr2ogr(url, plans / "landuse_plan.shp", "ogr_landuse")
             details["ogr2ogr_urban"] = _ogr2ogr(url, plans / "urban_plan.shp", "ogr_urban")
-        # PEERS.md: after a bulk load, VACUUM (ANALYZE) so that the first reader does not
+        # docs/performance.md: after a bulk load, VACUUM (ANALYZE) so that the first reader does not
         # pay for setting hint bits on every fresh page (as autovacuum would soon do).
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM (ANALYZE) plans.features, plans.feature_parts"))

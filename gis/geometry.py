@@ -2,7 +2,7 @@
 
 All functions take a shapely geometry or an array of them and work on the whole array at
 once. Areas for statistics are ellipsoidal on CGCS2000 (what ``ST_Area(geom::geography)``
-reports, DOMAIN.md §1); Gauss-Krüger CM 120E planar areas are 0.014 % larger at Haizhou and
+reports, docs/domain.md); Gauss-Krüger CM 120E planar areas are 0.014 % larger at Haizhou and
 0.053 % at the city's west edge (118.4°E), and Web Mercator areas 48 % larger.
 """
 

@@ -5,7 +5,7 @@ CGCS2000 and carry no offset. GCJ-02 is the published Krasovsky formula (a = 637
 6378137) applied inside a China bounding box; BD-09 adds Baidu's rotation with
 ``x_pi = π·3000/180`` (not π). Both forward formulas are the published ones (the array version
 of GCJ-02 takes its sines from multiple-angle identities, within 1e-16°), so the test vectors
-of DOMAIN.md §1 hold to 1e-9°. The inverses are fixed-point iterations: the common one-step
+of docs/domain.md hold to 1e-9°. The inverses are fixed-point iterations: the common one-step
 inverse is up to 2.8 m off in Lianyungang.
 
 The array functions take numpy arrays or scalars (scalars give 0-d arrays) and never loop in

@@ -1,6 +1,6 @@
 """Changing the cells of a community: split by a line, merge neighbours, redraw a boundary.
 
-Rules (DOMAIN.md §3): cells of a community tile it without gap or overlap and never leave
+Rules (docs/domain.md): cells of a community tile it without gap or overlap and never leave
 it; codes of untouched cells never change; new cells get the next sequence numbers of their
 community, west→east then north→south, and a retired code is never given out again. What a
 touched cell keeps:

@@ -1,7 +1,7 @@
 """Codes of the grid: administrative and cell codes, citizen IDs, credit codes, mobiles.
 
 Each validator returns the list of problems in words (empty when valid), so an import
-report can say exactly what is wrong with a row. Structures are in DOMAIN.md §3:
+report can say exactly what is wrong with a row. Structures are in docs/domain.md:
 
 * 12-digit statistical code = county (6) + township (3) + community/village (3);
 * 15-digit unit grid code = community code + sequence (001–999, west→east, north→south);

@@ -20,7 +20,7 @@ class PrivacySettings(BaseSettings):
 
 
 class GridSettings(BaseSettings):
-    """Tolerances and the city's extent: practice, not law (DOMAIN.md §1, §3), so settings.
+    """Tolerances and the city's extent: practice, not law (docs/domain.md), so settings.
 
     ``coverage_tolerance_m2``: gaps, overlaps and cell parts outside their community smaller
     than this (ellipsoidal m²) are floating-point noise, not findings.

@@ -4,7 +4,7 @@ coarse category (建设/农用/生态/水域/其他) that conflict rules test.
 The mapping tables are data in ``layers/data/classification`` (GB/T 21010-2017, GB 50137-2011,
 三调工作分类 → 2023; the 2023 table maps to itself), described by ``schemes.yaml``. What is
 construction land comes from the table's ``construction`` column where it has one, else
-from the 2023 class (07–15, 0601/0602; 16 留白 only in planned layers, DOMAIN.md §5).
+from the 2023 class (07–15, 0601/0602; 16 留白 only in planned layers, docs/domain.md).
 """
 
 from __future__ import annotations

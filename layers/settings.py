@@ -1,6 +1,6 @@
 """Settings of multi-plan integration: where the rule and scheme tables are, and thresholds.
 
-The sliver thresholds are practice, not law (DOMAIN.md §5): the 三调 minimum mapping units
+The sliver thresholds are practice, not law (docs/plans.md): the 三调 minimum mapping units
 200 / 400 / 600 m² for construction / farmland / other land are the default minimum areas,
 2 m the default minimum width. Built once by the CLI and passed down, never at import time.
 """

@@ -10,7 +10,7 @@ WKT, ``GCJ02``/``BD09``, configured local systems) into one :class:`CrsRef`;
 - axis order is always x = easting/longitude (``always_xy=True``);
 - no ballpark: when PROJ knows no real operation (Beijing 1954 / Xi'an 1980 → CGCS2000) it
   raises :class:`NoTransformationError` instead of shifting data tens of metres;
-- WGS84 and CGCS2000 are taken as the same datum (< 1 m apart, DOMAIN.md §1): PROJ itself
+- WGS84 and CGCS2000 are taken as the same datum (< 1 m apart, docs/domain.md): PROJ itself
   only offers a no-op ballpark between them, so we reuse the projection on the other datum;
 - NaN/inf raise :class:`InvalidCoordinateError`; coordinates beyond a CRS's area of use (with
   :data:`AREA_MARGIN_DEG`) raise :class:`OutOfAreaError`.

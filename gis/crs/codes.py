@@ -62,7 +62,7 @@ OGC_SERVED_CRS: Final = (
 """CRSs the OGC APIs offer for output and for bbox/filter input (Features Part 2), default first."""
 
 AREA_MARGIN_DEG: Final = 0.5
-"""Slack around a CRS's area of use: zone 40 is used a little west of 118.5°E (DOMAIN.md)."""
+"""Slack around a CRS's area of use: zone 40 is used a little west of 118.5°E (docs/domain.md)."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Cached pyproj transformers that never fall back to a ballpark, and area-of-use checks.
 
-WGS84 and CGCS2000 are taken as one datum (< 1 m apart, DOMAIN.md §1): PROJ only offers a
+WGS84 and CGCS2000 are taken as one datum (< 1 m apart, docs/domain.md): PROJ only offers a
 no-op ballpark between them, so the projection is reused on the other datum. Where PROJ has
 no real operation (Beijing 1954 / Xi'an 1980 → CGCS2000) :class:`NoTransformationError` is
 raised instead of shifting data tens of metres.

@@ -2,7 +2,7 @@
 
 Lianyungang's survey work likely uses an independent city system, and old data is on Beijing
 1954 or Xi'an 1980, for which PROJ has no real link to CGCS2000. The parameters of such
-systems come from the local surveying bureau (DOMAIN.md §1: practice, never constants), so
+systems come from the local surveying bureau (docs/domain.md: practice, never constants), so
 they live in ``gis/data/local_systems.yaml`` and are resolved by name through
 :func:`gis.crs.resolve`. Each system is defined relative to a ``parent`` CRS:
 

@@ -1,6 +1,6 @@
 """Fitting local-system parameters from common points (4-parameter plane, 7-parameter Helmert).
 
-The surveying bureau's parameters are the reference (DOMAIN.md §1); these least-squares fits
+The surveying bureau's parameters are the reference (docs/domain.md); these least-squares fits
 are for when only common points are given. Each fit turns into a system with ``to_system``.
 """
 

@@ -1,6 +1,6 @@
 """A detailed community: blocks with land-use zones, buildings, dwellings, households, cells.
 
-Cells follow the social-governance rule of DOMAIN.md §3 (a [practice] figure): a cell is a
+Cells follow the social-governance rule of docs/domain.md (a [practice] figure): a cell is a
 contiguous group of whole blocks holding about 300–500 households. Blocks are grouped from
 the north-west: a cell grows by its nearest neighbouring block until it holds
 ``CELL_HOUSEHOLDS[1]`` households or reaches the area cap of its community kind (where few

@@ -3,7 +3,7 @@ household/person collection sheet for one cell, with known invalid rows.
 
 The phone app reports positions as Amap/Tencent SDKs give them, in GCJ-02; the true
 CGCS2000 position of a sample of events is kept in the manifest so a test can check the
-conversion back (:func:`gis.offsets.gcj02_to_wgs84`; WGS84 ≈ CGCS2000, DOMAIN.md §1).
+conversion back (:func:`gis.offsets.gcj02_to_wgs84`; WGS84 ≈ CGCS2000, docs/domain.md).
 """
 
 from __future__ import annotations

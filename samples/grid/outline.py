@@ -2,7 +2,7 @@
 partition of it into the six county-level areas around their real seats.
 
 Coordinates are lon/lat on CGCS2000 (EPSG:4490). The outline is hand-drawn from the city's
-extent (≈118.4–119.8°E, 34.0–35.1°N, DOMAIN.md §1): plausible, not surveyed.
+extent (≈118.4–119.8°E, 34.0–35.1°N, docs/domain.md): plausible, not surveyed.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ OUTLINE_LONLAT: Final = (
 """Clockwise from the south-west; the edge from (119.21, 35.08) to (119.79, 34.48) is coast."""
 
 COUNTY_SEATS: Final = {
-    "320706": (119.18, 34.60),  # 海州区 (DOMAIN.md: ≈119.18°E 34.60°N)
+    "320706": (119.18, 34.60),  # 海州区 (docs/domain.md: ≈119.18°E 34.60°N)
     "320703": (119.40, 34.72),  # 连云区, on the coast north-east of Haizhou
     "320707": (119.05, 34.88),  # 赣榆区, north
     "320722": (118.75, 34.55),  # 东海县, west

@@ -1,10 +1,9 @@
 """The three classification schemes the plan layers are written in, read from
 ``layers/data/classification``: GB/T 21010-2017 (土规), GB 50137-2011 (城规) and the 2023
-用地用海分类
-(现状, and the common language the others map to).
+用地用海分类 (现状, and the common language the others map to).
 
 What counts as construction land in each scheme, and which 2023 first-level class a code's
-use falls in, is what the designed conflicts are defined by (DOMAIN.md §5); the manifest
+use falls in, is what the designed conflicts are defined by (docs/domain.md); the manifest
 repeats both as explicit code lists so the conflict engine can be checked against them.
 """
 
@@ -23,7 +22,7 @@ GB50137: Final = "GB 50137-2011"
 LANDUSE2023: Final = "用地用海分类 2023"
 
 CONSTRUCTION_2023_CLASSES: Final = tuple(f"{c:02d}" for c in range(7, 16))
-"""2023 first-level classes that are construction land (DOMAIN.md §5) ..."""
+"""2023 first-level classes that are construction land (docs/domain.md) ..."""
 CONSTRUCTION_2023_EXTRA: Final = ("0601", "0602")
 """... plus these second-level classes (农村道路, 设施农用地; 16 留白 only where planned)."""
 

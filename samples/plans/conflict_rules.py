@@ -1,8 +1,8 @@
-"""The conflict types of DOMAIN.md §5 as rules over the synthetic city's layers.
+"""The conflict types of docs/plans.md as rules over the synthetic city's layers.
 
 Construction land: GB/T 21010-2017 建设用地 of the 三大类 table (05–09, 10 except 1006 农村道路,
 1109 水工建筑用地, 1201 空闲地); GB 50137-2011 H and R/A/B/M/W/S/U/G, of which only R…G are
-城市建设用地 ("urban construction"); the 2023 classes 07–15 plus 0601/0602 (DOMAIN.md). The
+城市建设用地 ("urban construction"); the 2023 classes 07–15 plus 0601/0602 (docs/domain.md). The
 use of a code is the 2023 first-level class it maps to (``code_2023`` in
 layers/data/classification), so "different use" compares e.g. 0701 城镇住宅用地 → 07 with M1 → 10.
 
@@ -126,7 +126,7 @@ TYPES: Final = (
         "feature whose codes map to different 2023 first-level classes (use_class_2023).",
     ),
 )
-"""Every conflict type of DOMAIN.md §5, in the order it lists them."""
+"""Every conflict type of docs/plans.md, in the order it lists them."""
 
 
 def classification(landuse_codes: list[str], urban_codes: list[str]) -> dict[str, Any]:
@@ -163,7 +163,7 @@ def classification(landuse_codes: list[str], urban_codes: list[str]) -> dict[str
         "current_use": {
             "scheme": "用地用海分类 2023",
             "construction_rule": "2023 first-level classes 07–15, plus 0601 and 0602 "
-            "(DOMAIN.md §5); 16 留白用地 only where planned",
+            "(docs/domain.md); 16 留白用地 only where planned",
         },
         "config": "layers/data/classification/gbt21010-2017.csv, gb50137-2011.csv, "
         "landuse-2023.csv",

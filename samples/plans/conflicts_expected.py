@@ -65,7 +65,7 @@ class Rule(NamedTuple):
 
 
 class ConflictType(NamedTuple):
-    """A conflict type of DOMAIN.md §5 with its rules and a definition in words."""
+    """A conflict type of docs/plans.md with its rules and a definition in words."""
 
     key: str
     label: str

@@ -2,7 +2,7 @@
 
 On top of the conflict-free baseline of :mod:`samples.plans.landuse` this module draws
 the three control lines (永久基本农田, 生态保护红线, 城镇开发边界) as sets of atoms and then
-changes chosen atoms so that every conflict type of DOMAIN.md §5 occurs. Designed atoms are
+changes chosen atoms so that every conflict type of docs/plans.md occurs. Designed atoms are
 whole convex Voronoi cells of ordinary size, so every designed patch is an atom or an atom
 half: hundreds of metres wide, never near a sliver threshold.
 

@@ -5,7 +5,7 @@ and out follow that CRS's authority axis order: (lat, lon) for EPSG:4490 and EPS
 (northing, easting) for the Gauss-Krüger EPSG:4549/4528, (x, y) for CRS84 and EPSG:3857.
 Inputs are moved to storage in Python (pyproj, through :mod:`gis.crs`), so SQL compares the
 stored column with a constant in its own SRID and the GiST index is used (the tipg way).
-WGS84 and CGCS2000 are taken as one datum (DOMAIN.md §1): CRS84/4326 ↔ 4490 is only an axis
+WGS84 and CGCS2000 are taken as one datum (docs/domain.md): CRS84/4326 ↔ 4490 is only an axis
 question.
 """
 

@@ -8,7 +8,7 @@ module-level registry filled by the app (:func:`register_engine`): no password i
 configuration, no engine per request.
 
 pygeoapi moves bbox and filter geometries to the storage CRS itself and assumes (lat, lon)
-numbers for EPSG:4490 (PEERS.md); the generated configuration therefore tells it that
+numbers for EPSG:4490 (docs/performance.md); the generated configuration therefore tells it that
 storage is CRS84, whose numbers are those of our x = lon EPSG:4490 columns.
 """
 

@@ -9,7 +9,7 @@ Plan layers: every version is its own collection ``plans.{layer}.v{n}``, and
 ``plans.{layer}`` is the layer's latest version (the one most clients want). Layer ids
 cannot contain a dot, so the two forms never collide. Conflict runs: the patches of run
 ``N`` are the collection ``conflicts.run{N}``. Persons and households are not published
-(personal data, DESIGN.md).
+(personal data, docs/design.md).
 
 Properties are the columns each collection lists, typed by the models
 (:mod:`services.ogcapi.columns`).

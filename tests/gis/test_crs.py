@@ -251,7 +251,7 @@ def test_out_of_area_raises_with_the_coordinate() -> None:
 
 
 def test_city_west_strip_is_within_the_margin() -> None:
-    # Zone 40's area of use starts at 118.5°E; the city reaches 118.4°E (DOMAIN.md).
+    # Zone 40's area of use starts at 118.5°E; the city reaches 118.4°E (docs/domain.md).
     x, _ = crs.transform_xy([118.4], [34.6], 4490, crs.GK_ZONE40_SRID)
     assert 40_300_000 < x[0] < 40_400_000
 

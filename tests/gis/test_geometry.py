@@ -74,7 +74,7 @@ def test_geodesic_length_matches_geod() -> None:
 
 
 def test_gauss_kruger_area_is_slightly_larger_near_haizhou() -> None:
-    # DOMAIN.md: GK planar area is 0.013–0.05 % larger than the ellipsoidal area here.
+    # docs/domain.md: GK planar area is 0.013–0.05 % larger than the ellipsoidal area here.
     lon, lat = HAIZHOU
     cell = box(lon - 0.005, lat - 0.005, lon + 0.005, lat + 0.005)
     true = float(geometry.geodesic_area(cell))

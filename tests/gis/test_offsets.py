@@ -15,7 +15,7 @@ from gis import offsets
 M_PER_DEG = 111_320.0
 ROOT = Path(__file__).resolve().parents[2]
 
-# DOMAIN.md §1, published test vectors [checked].
+# docs/domain.md, published test vectors [checked].
 WGS_TO_GCJ = [
     ((116.404, 39.915), (116.41024449916938, 39.91640428150164)),
     ((121.5272106, 31.1774276), (121.531541859215, 31.17530398364597)),
@@ -89,7 +89,7 @@ def test_shapes_scalars_and_nan() -> None:
 
 
 def test_one_step_inverse_is_metres_off_in_lianyungang() -> None:
-    # DOMAIN.md: the common one-step GCJ inverse is off by up to ~2.8 m here.
+    # docs/domain.md: the common one-step GCJ inverse is off by up to ~2.8 m here.
     lon, lat = np.meshgrid(np.linspace(118.4, 119.8, 60), np.linspace(34.0, 35.1, 60))
     gx, gy = offsets.wgs84_to_gcj02(lon, lat)
     fx, fy = offsets.wgs84_to_gcj02(gx, gy)

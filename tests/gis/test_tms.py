@@ -1,4 +1,4 @@
-"""Tile matrix sets: Tianditu 'c'/'w' against DOMAIN.md §2, morecantile and the OGC quads."""
+"""Tile matrix sets: Tianditu 'c'/'w' against docs/domain.md, morecantile and the OGC quads."""
 
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ def test_categories_follow_the_2023_classes(schemes: Schemes) -> None:
     current = schemes.classifier(schemes.find("用地用海分类 2023"), "current_use")
     planned = schemes.classifier(schemes.find("用地用海分类"), "landuse_plan")
     assert current.classify("0101") == (("0101", "农用", False))
-    assert current.classify("0602") == (("0602", "建设", True))  # DOMAIN.md §5: + 0601/0602
+    assert current.classify("0602") == (("0602", "建设", True))  # docs/domain.md: + 0601/0602
     assert current.classify("1701").category == "水域"  # type: ignore[union-attr]
     assert current.classify("0505").category == "生态"  # type: ignore[union-attr]
     assert current.classify("16").construction is False  # type: ignore[union-attr]

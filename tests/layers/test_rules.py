@@ -1,4 +1,4 @@
-"""The conflict rule table: every type of DOMAIN.md §5, classes compiled alike in SQL and
+"""The conflict rule table: every type of docs/plans.md, classes compiled alike in SQL and
 Python, and rule files that do not say what they must are refused with a reason."""
 
 from __future__ import annotations

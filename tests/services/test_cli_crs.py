@@ -15,7 +15,7 @@ BUILDINGS = Path(__file__).resolve().parents[1] / "data" / "buildings_minimal.ge
 
 
 def test_gcj02_pair_matches_the_published_vector(onemap: Run) -> None:
-    # DOMAIN.md: WGS (116.404, 39.915) → GCJ (116.41024449916938, 39.91640428150164)
+    # docs/domain.md: WGS (116.404, 39.915) → GCJ (116.41024449916938, 39.91640428150164)
     result = onemap("crs", "convert", "--from", "GCJ02", "--to", "EPSG:4326", "--json",
                     "116.41024449916938", "39.91640428150164")  # fmt: skip
     assert result.returncode == 0, result.stderr
