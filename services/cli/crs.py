@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
 from services.cli._common import console, out
+from services.cli.output import emit_json
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -48,7 +48,7 @@ def convert(
     xs, ys = transform_xy([coordinates[0]], [coordinates[1]], src, dst)
     x, y = float(xs[0]), float(ys[0])
     if as_json:
-        out.print_json(json.dumps({"from": src.name, "to": dst.name, "x": x, "y": y}))
+        emit_json({"from": src.name, "to": dst.name, "x": x, "y": y})
     else:
         digits = 9 if dst.crs is None or dst.crs.is_geographic else 4
         out.print(f"{x:.{digits}f} {y:.{digits}f}", highlight=False)
@@ -144,7 +144,7 @@ def info(
         "fields": dict(description.fields or {}),
     }
     if as_json:
-        out.print_json(json.dumps(facts, ensure_ascii=False))
+        emit_json(facts)
         return
     for key, value in facts.items():
         out.print(f"[bold]{key}[/]: {value}", highlight=False)
@@ -214,7 +214,7 @@ def fit(
         raise typer.BadParameter(f"{points}: not a number ({exc})") from None
     report = {"kind": kind, "parameters": params, "residuals_m": residuals.tolist(), "rms_m": rms}
     if as_json:
-        out.print_json(json.dumps(report))
+        emit_json(report)
         return
     for name, value in params.items():
         out.print(f"{name} = {value}", highlight=False)

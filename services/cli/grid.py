@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 from services.cli._common import console, engine, out, settings
+from services.cli.output import JSON, emit_json
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
@@ -27,12 +27,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-JSON = typer.Option(False, "--json", help="Print JSON on stdout instead of tables.")
 USER = typer.Option(None, "--user", help="Who is editing (default: the OS user).")
-
-
-def _emit(value: Any) -> None:
-    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
 
 def _actor(user: str | None, worker: int | None = None) -> Actor:
@@ -56,7 +51,7 @@ def _print_change(change: CellChange, as_json: bool) -> None:
     from rich.table import Table
 
     if as_json:
-        _emit(change.as_dict())
+        emit_json(change.as_dict())
         return
     console.print(
         f"kept {change.kept}; created {', '.join(change.created) or '-'}; "
@@ -82,7 +77,7 @@ def link(
     with console.status("linking buildings to cells"), engine(settings()).begin() as conn:
         report = link_buildings(conn, sample=sample)
     if as_json:
-        _emit(report.as_dict())
+        emit_json(report.as_dict())
         return
     console.print(
         f"moved {report.moved}, newly linked {report.linked}, unlinked {report.unlinked}, "
@@ -112,7 +107,7 @@ def check(
     with console.status("checking the grid"), engine(config).connect() as conn:
         report = run_check(conn, community, settings=config.grid)
     if as_json:
-        _emit(report.as_dict())
+        emit_json(report.as_dict())
     else:
         counts = Table("kind", "found", title="grid check")
         for kind, n in report.by_kind().items():
@@ -199,7 +194,7 @@ def history(
     with engine(settings()).connect() as conn:
         changes = run_history(conn, table, row_id)
     if as_json:
-        _emit([{**c._asdict(), "before": readable(c.before), "after": readable(c.after)}
+        emit_json([{**c._asdict(), "before": readable(c.before), "after": readable(c.after)}
                for c in changes])  # fmt: skip
         return
     view = Table("version", "operation", "by", "at", "changed")
@@ -253,7 +248,7 @@ def import_(
     except SheetRejectedError as exc:
         report = exc.report
     if as_json:
-        _emit(report.as_dict())
+        emit_json(report.as_dict())
     elif report.written:
         console.print(
             f"imported {report.rows} rows into cell {cell}: households created "
@@ -288,7 +283,7 @@ def stats(
     with engine(settings()).connect() as conn:
         report = run_stats(conn, level, reference)
     if as_json:
-        _emit(report.as_dict())
+        emit_json(report.as_dict())
         return
     columns = ("cells", "buildings", "houses", "households", "persons", "elderly")
     table = Table("code", "name", *columns, title=f"{level} statistics at {report.reference_date}")
@@ -328,7 +323,7 @@ def show_person(
                                who=_actor(user).name)  # fmt: skip
             record.update(plain)
     if as_json:
-        _emit(record)
+        emit_json(record)
         return
     for key, value in record.items():
         out.print(f"{key:>14}: {value}", highlight=False)

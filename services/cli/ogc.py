@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 
 from services.cli._common import console, engine, out, settings
+from services.cli.output import emit_json
 
 app = typer.Typer(
     help="OGC API – Features: regenerate the collection registry, pygeoapi config, OpenAPI.",
@@ -34,7 +33,7 @@ def refresh(
             "files": [str(p) for p in written],
             "recounted": recount,
         }
-        typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        emit_json(summary)
         return
     from rich.table import Table
 

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from services.cli._common import engine, out, settings
-from services.cli.output import progress_bar
+from services.cli.output import emit_json, progress_bar
 
 app = typer.Typer(help="Generate and load sample cities.", no_args_is_help=True)
 
@@ -40,7 +40,7 @@ def generate(
             scale, seed, out_dir, progress, plans=None if grid_only else generate_plans
         )
     if as_json:
-        out.print_json(json.dumps(manifest, ensure_ascii=False))
+        emit_json(manifest)
         return
     table = Table("table", "rows", title=f"{scale} city (seed {seed}) in {out_dir}")
     for name, count in manifest["tables"].items():
