@@ -1,7 +1,8 @@
-"""Running the Alembic migrations in ``migrations/`` against a database URL."""
+"""Running the Alembic migrations (``services/migrations``, package data) against a database."""
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 from alembic import command
@@ -14,7 +15,8 @@ from sqlalchemy import Engine, MetaData
 from grid.models import METADATA as GRID_METADATA
 from layers.models import METADATA as PLANS_METADATA
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = Path(str(files("services").joinpath("migrations")))
+"""The migration scripts, shipped inside the package (found the same way when installed)."""
 SCHEMAS = ("grid", "plans", "audit")
 TARGET_METADATA: list[MetaData] = [*GRID_METADATA, *PLANS_METADATA]
 

@@ -22,13 +22,18 @@ ALLOWED: dict[str, set[str]] = {
 """The packages each package may import at module level (ours only; ``bench`` and the tests
 sit above them all)."""
 DOMAIN = ("gis", "grid", "layers")
-MAX_LINES = 400
+MAX_LINES = 420
+"""About 400: a module of one job reads in one sitting."""
+FROZEN = "services/migrations"
+"""Alembic scripts carry the SQL they ran, however long, and import nothing of ours."""
 LONG_NOTE = "Why this module is long:"
 
 
 def modules(*packages: str) -> Iterator[Path]:
     for package in packages:
-        yield from sorted((ROOT / package).rglob("*.py"))
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if not path.relative_to(ROOT).as_posix().startswith(FROZEN):
+                yield path
 
 
 def _ours(name: str) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from grid.coverage import CoverageReport, Finding, check
 from grid.errors import NotFoundError
 from grid.privacy import Keyring, mask_citizen_id
 from grid.settings import GridSettings
+from tests.conftest import SAMPLE
 from tests.grid.conftest import (
     GRID,
     SOUTH,
@@ -32,7 +32,8 @@ from tests.grid.conftest import (
     citizen_id,
 )
 
-SMALL = Path(__file__).resolve().parents[2] / "data" / "samples" / "small"
+SMALL = SAMPLE
+"""The sample city every test session loads (tests/conftest.py)."""
 
 
 def _set_cell(site: Site, name: str, geom: shapely.Geometry) -> None:
@@ -137,25 +138,22 @@ def _persons_by_key(keys: set[str], keyring: Keyring) -> dict[str, bytes]:
     return result
 
 
-def _small_city_loaded(conn: Connection, manifest: dict[str, Any]) -> bool:
-    codes = [s["building"] for s in manifest.get("straddling", [])]
+def _assert_small_city_loaded(conn: Connection, manifest: dict[str, Any]) -> None:
+    """The session database holds the sample city of ``manifest`` (tests/conftest.py)."""
+    codes = [s["building"] for s in manifest["straddling"]]
     codes += [b["key"] for b in manifest["broken"] if b["kind"] == "building_outside_cells"]
+    assert codes, "the manifest names straddling and outside buildings"
     found = conn.execute(
-        text("SELECT count(*) FROM grid.buildings WHERE code = ANY(:c)"), {"c": codes}
-    ).scalar_one()
-    return bool(codes) and found == len(codes)
+        text("SELECT code FROM grid.buildings WHERE code = ANY(:c)"), {"c": codes}
+    ).scalars()
+    assert sorted(found) == sorted(codes)
 
 
-@pytest.mark.skipif(
-    not (SMALL / "manifest.json").exists(),
-    reason="data/samples/small/manifest.json not there yet (small sample city)",
-)
 def test_the_small_city_broken_records_are_found_and_nothing_else(
     conn: Connection, keyring: Keyring
 ) -> None:
     manifest = json.loads((SMALL / "manifest.json").read_text(encoding="utf-8"))
-    if not _small_city_loaded(conn, manifest):
-        pytest.skip("the session database does not hold the small sample city")
+    _assert_small_city_loaded(conn, manifest)
     report = check(conn, settings=GRID)
     broken = manifest["broken"]
     assert sorted(f.kind for f in report.findings) == sorted(b["kind"] for b in broken), (
@@ -184,14 +182,9 @@ def test_the_small_city_broken_records_are_found_and_nothing_else(
     assert report.notes["straddling_buildings"] == len(manifest.get("straddling", []))
 
 
-@pytest.mark.skipif(
-    not (SMALL / "manifest.json").exists(),
-    reason="data/samples/small/manifest.json not there yet (small sample city)",
-)
 def test_the_small_city_straddling_buildings_go_to_their_largest_overlap(conn: Connection) -> None:
     manifest = json.loads((SMALL / "manifest.json").read_text(encoding="utf-8"))
-    if not _small_city_loaded(conn, manifest):
-        pytest.skip("the session database does not hold the small sample city")
+    _assert_small_city_loaded(conn, manifest)
     expected = {s["building"]: s["cell"] for s in manifest["straddling"]}
     linked = dict(
         conn.execute(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, text
 
 from grid.errors import GridError
 from grid.stats import born_by, stats
+from tests.conftest import SAMPLE
 from tests.grid.conftest import COUNTY, STREET, A, B, Site, citizen_id
 
 REF = dt.date(2026, 3, 1)
@@ -62,17 +62,14 @@ def test_unknown_level(conn: Connection) -> None:
         stats(conn, "province")
 
 
-SMALL = Path(__file__).resolve().parents[2] / "data" / "samples" / "small"
+SMALL = SAMPLE
+"""The sample city every test session loads (tests/conftest.py)."""
 
 
-@pytest.mark.skipif(
-    not (SMALL / "manifest.json").exists(), reason="no small sample city (manifest.json)"
-)
 def test_the_small_city_figures_agree_with_its_manifest(conn: Connection) -> None:
     manifest = json.loads((SMALL / "manifest.json").read_text(encoding="utf-8"))
     cells = conn.execute(text("SELECT count(*) FROM grid.cells")).scalar_one()
-    if cells != manifest["tables"]["cells"]:
-        pytest.skip("the session database does not hold the small sample city")
+    assert cells == manifest["tables"]["cells"], "the session database holds the small city"
     report = stats(conn, "county", dt.date.fromisoformat(manifest["as_of"]))
     totals = report.totals()
     tables = manifest["tables"]

@@ -100,7 +100,7 @@ def test_items_are_geojson_with_exact_number_matched(ogc: httpx.Client, engine: 
     assert dt.datetime.fromisoformat(body["timeStamp"])
 
 
-def test_accept_any_gives_json_and_html_goes_to_pygeoapi(ogc: httpx.Client) -> None:
+def test_accept_any_gives_json_and_html_goes_to_pygeoapi(ogc: httpx.Client, engine: Engine) -> None:
     any_type = ogc.get("collections/cells/items", headers={"Accept": "*/*"})
     assert any_type.headers["content-type"].startswith(GEOJSON)
     json.loads(any_type.text)
@@ -109,7 +109,15 @@ def test_accept_any_gives_json_and_html_goes_to_pygeoapi(ogc: httpx.Client) -> N
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     assert ogc.get("collections/cells/items", params={"f": "html"}).status_code == 200
     assert ogc.get("collections", params={"f": "html"}).status_code == 200
-    assert ogc.get("collections/buildings/items/1", params={"f": "html"}).status_code in (200, 404)
+    with engine.connect() as conn:
+        key, code = conn.execute(
+            text("SELECT id, code FROM grid.buildings ORDER BY id LIMIT 1")
+        ).one()
+    page = ogc.get(f"collections/buildings/items/{key}", params={"f": "html"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert code in page.text
+    missing = ogc.get("collections/buildings/items/999999999", params={"f": "html"})
+    assert missing.status_code == 404
 
 
 def test_counts_follow_edits_exactly(ogc: httpx.Client, engine: Engine) -> None:

@@ -7,6 +7,7 @@ import asyncio
 
 import psycopg
 import pytest
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, text
 
 from services.ogcapi.pool import AsyncPool, connect_kwargs
@@ -72,32 +73,59 @@ def test_a_cancelled_request_does_not_leave_a_busy_connection(engine: Engine) ->
     """A cancelled request's statement is cancelled on the server at once, not left running
     up to the statement timeout, and its connection comes back idle and is reused."""
 
-    async def work() -> tuple[int, int, int, float]:
+    def server_state(pid: int) -> tuple[str, str]:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT state, query FROM pg_stat_activity WHERE pid = :p"), {"p": pid}
+            ).one()
+        return row.state, row.query
+
+    async def work() -> None:
         pool = _pool(engine, 1)
         try:
             row = await pool.fetchone("SELECT pg_backend_pid()", {})
             assert row is not None
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(pool.fetchone("SELECT pg_sleep(1.9)", {}), 0.3)
-            loop = asyncio.get_running_loop()
-            started = loop.time()
+            # When the cancelled request has returned, its statement no longer runs: the
+            # backend is idle after it, and its connection is back in the pool, idle.
+            assert server_state(row[0]) == ("idle", "SELECT pg_sleep(1.9)")
+            assert [c.info.backend_pid for c in pool._idle] == [row[0]]
+            assert pool._idle[0].info.transaction_status == TransactionStatus.IDLE
             after = await pool.fetchone("SELECT pg_backend_pid()", {})
-            assert after is not None
-            return row[0], after[0], len(pool._idle), loop.time() - started
+            assert after == row
         finally:
             await pool.close()
 
-    before, after, idle, waited = asyncio.run(work())
-    assert before == after and idle == 1
-    assert waited < 1.0  # the pg_sleep(1.9) was not waited out
-    with engine.connect() as conn:
-        running = conn.execute(
-            text(
-                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
-                " AND query LIKE 'SELECT pg_sleep(1.9)%'"
-            )
-        ).scalar_one()
-    assert running == 0
+    asyncio.run(work())
+
+
+def test_a_waiter_gets_the_released_connection_in_arrival_order(engine: Engine) -> None:
+    """Requests beyond the pool's size wait; each gets a connection only after one is
+    released, first come first served, and it is the released connection, not a new one."""
+
+    async def work() -> None:
+        pool = _pool(engine, 1)
+        served: list[tuple[str, int]] = []
+
+        async def request(name: str) -> None:
+            async with pool.connection() as conn:
+                served.append((name, conn.info.backend_pid))
+
+        try:
+            async with pool.connection() as held:
+                holder = held.info.backend_pid
+                waiters = [asyncio.create_task(request(name)) for name in ("first", "second")]
+                for _ in range(5):  # let both reach the pool and wait there
+                    await asyncio.sleep(0)
+                assert served == [] and not any(w.done() for w in waiters)
+            await asyncio.gather(*waiters)
+            assert served == [("first", holder), ("second", holder)]
+            assert [c.info.backend_pid for c in pool._idle] == [holder]
+        finally:
+            await pool.close()
+
+    asyncio.run(work())
 
 
 def test_a_timed_out_statement_keeps_its_connection(engine: Engine) -> None:

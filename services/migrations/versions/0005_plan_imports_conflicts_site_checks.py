@@ -17,8 +17,6 @@ from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
 
-from grid.audit import run_script
-
 revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
@@ -34,6 +32,11 @@ TABLES = (
     "site_checks",
     "conflict_runs",
 )
+
+
+def _run_script(script: str) -> None:
+    """Send a multi-statement script as is: no parameters, so '%' and ':' need no escaping."""
+    op.get_bind().exec_driver_sql(script, execution_options={"no_parameters": True})
 
 
 def upgrade() -> None:
@@ -381,12 +384,11 @@ def upgrade() -> None:
         schema="plans",
     )
 
-    run_script(op.get_bind(), "SELECT counts.track('plans.conflict_patches', 'run_id')")
+    _run_script("SELECT counts.track('plans.conflict_patches', 'run_id')")
 
 
 def downgrade() -> None:
-    run_script(
-        op.get_bind(),
+    _run_script(
         "DELETE FROM counts.rows WHERE table_name = 'plans.conflict_patches';"
         " DELETE FROM counts.tables WHERE table_name = 'plans.conflict_patches'",
     )

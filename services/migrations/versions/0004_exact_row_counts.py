@@ -16,13 +16,12 @@ in the models, so ``services.migrate.include_object`` leaves it alone, like Post
 
 Concurrent writers to one counted table (or one part) serialise on its counter row until
 they commit; grid edits are single-row transactions, so the wait is one short transaction.
+The SQL is carried here, frozen.
 """
 
 from collections.abc import Sequence
 
 from alembic import op
-
-from grid.audit import run_script
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -166,13 +165,17 @@ DROP SCHEMA IF EXISTS counts CASCADE;
 """
 
 
+def _run_script(script: str) -> None:
+    """Send a multi-statement script as is: no parameters, so '%' and ':' need no escaping."""
+    op.get_bind().exec_driver_sql(script, execution_options={"no_parameters": True})
+
+
 def upgrade() -> None:
-    conn = op.get_bind()
-    run_script(conn, FUNCTIONS)  # '%' in format() strings: sent as is, without parameters
+    _run_script(FUNCTIONS)  # '%' in format() strings: sent as is, without parameters
     for table, part in COUNTED:
         part_sql = "NULL" if part is None else f"'{part}'"
-        run_script(conn, f"SELECT counts.track('{table}', {part_sql})")
+        _run_script(f"SELECT counts.track('{table}', {part_sql})")
 
 
 def downgrade() -> None:
-    run_script(op.get_bind(), DROP)
+    _run_script(DROP)
