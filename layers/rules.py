@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from layers.errors import RuleError
 
 __all__ = [
+    "ClassTest",
     "Orientation",
     "Rules",
     "SiteRule",
@@ -37,6 +38,54 @@ __all__ = [
 _TESTS = frozenset(
     {"category", "code_2023", "source_code", "scheme", "not", "any_of", "description"}
 )
+
+
+@dataclass(frozen=True)
+class ClassTest:
+    """A feature class as the rule file writes it: every test given must hold.
+
+    ``category``, ``code_2023`` (prefixes) and ``scheme`` are lists of accepted values,
+    ``source_code`` a regular expression; ``negated`` must not hold, one of ``any_of`` must.
+    Read from the file's mapping by :meth:`parse` (after :func:`_check_test` accepted it).
+    """
+
+    category: tuple[Any, ...] | None = None
+    code_2023: tuple[Any, ...] | None = None
+    source_code: str | None = None
+    scheme: tuple[Any, ...] | None = None
+    negated: ClassTest | None = None
+    any_of: tuple[ClassTest, ...] | None = None
+    description: str | None = None
+
+    @classmethod
+    def parse(cls, test: Mapping[str, Any]) -> ClassTest:
+        def values(key: str) -> tuple[Any, ...] | None:
+            return tuple(test[key]) if key in test else None
+
+        return cls(
+            category=values("category"),
+            code_2023=values("code_2023"),
+            source_code=str(test["source_code"]) if "source_code" in test else None,
+            scheme=values("scheme"),
+            negated=cls.parse(test["not"]) if "not" in test else None,
+            any_of=tuple(cls.parse(t) for t in test["any_of"]) if "any_of" in test else None,
+            description=test.get("description"),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The mapping the rule file holds (what a conflict run stores)."""
+        found: dict[str, Any] = {}
+        for key in ("category", "code_2023", "source_code", "scheme"):
+            value = getattr(self, key)
+            if value is not None:
+                found[key] = list(value) if isinstance(value, tuple) else value
+        if self.negated is not None:
+            found["not"] = self.negated.as_dict()
+        if self.any_of is not None:
+            found["any_of"] = [t.as_dict() for t in self.any_of]
+        if self.description is not None:
+            found["description"] = self.description
+        return found
 
 
 class Side(BaseModel):
@@ -90,7 +139,7 @@ class Rules:
 
     path: Path
     sha256: str
-    classes: Mapping[str, Mapping[str, Any]]
+    classes: Mapping[str, ClassTest]
     types: Mapping[str, TypeRule]
     site_checks: Mapping[str, SiteRule]
 
@@ -98,7 +147,7 @@ class Rules:
         """The rules as stored with a run: every type and the classes they use."""
         return {
             "types": {k: t.model_dump(by_alias=True) for k, t in self.types.items()},
-            "classes": {k: dict(v) for k, v in self.classes.items()},
+            "classes": {k: v.as_dict() for k, v in self.classes.items()},
         }
 
 
@@ -134,9 +183,8 @@ def load_rules(path: Path) -> Rules:
         for used in (check.class_, check.when_use):
             if used is not None and used not in parsed.classes:
                 raise RuleError(f"{path}: site check {name}: unknown class {used!r}")
-    return Rules(
-        path, hashlib.sha256(raw).hexdigest(), parsed.classes, parsed.types, parsed.site_checks
-    )
+    classes = {name: ClassTest.parse(test) for name, test in parsed.classes.items()}
+    return Rules(path, hashlib.sha256(raw).hexdigest(), classes, parsed.types, parsed.site_checks)
 
 
 def _check_test(path: Path, name: str, test: Any) -> None:
@@ -185,23 +233,23 @@ def class_sql(
         params[key] = value
         return f":{key}"
 
-    def compile_(test: Mapping[str, Any]) -> str:
+    def compile_(test: ClassTest) -> str:
         parts: list[str] = []
-        if "scheme" in test:
-            parts.append("true" if scheme in test["scheme"] else "false")
-        if "category" in test:
+        if test.scheme is not None:
+            parts.append("true" if scheme in test.scheme else "false")
+        if test.category is not None:
             parts.append(
-                f"coalesce(f.category = ANY(CAST({bind(list(test['category']))} AS text[])), false)"
+                f"coalesce(f.category = ANY(CAST({bind(list(test.category))} AS text[])), false)"
             )
-        if "code_2023" in test:
-            likes = [re.sub(r"([%_\\])", r"\\\1", str(c)) + "%" for c in test["code_2023"]]
+        if test.code_2023 is not None:
+            likes = [re.sub(r"([%_\\])", r"\\\1", str(c)) + "%" for c in test.code_2023]
             parts.append(f"coalesce(f.code_2023 LIKE ANY(CAST({bind(likes)} AS text[])), false)")
-        if "source_code" in test:
-            parts.append(f"coalesce(f.source_code ~ {bind(str(test['source_code']))}, false)")
-        if "not" in test:
-            parts.append(f"NOT ({compile_(test['not'])})")
-        if "any_of" in test:
-            alternatives = [compile_(t) for t in test["any_of"]]
+        if test.source_code is not None:
+            parts.append(f"coalesce(f.source_code ~ {bind(test.source_code)}, false)")
+        if test.negated is not None:
+            parts.append(f"NOT ({compile_(test.negated)})")
+        if test.any_of is not None:
+            alternatives = [compile_(t) for t in test.any_of]
             parts.append("(" + (" OR ".join(alternatives) or "false") + ")")
         return "(" + " AND ".join(parts) + ")" if parts else "true"
 
@@ -220,21 +268,21 @@ def class_matches(
     """Whether a feature (or a project's use) with these attributes is in class ``name``:
     the same tests as :func:`class_sql`, in Python."""
 
-    def holds(test: Mapping[str, Any]) -> bool:
-        if "scheme" in test and scheme not in test["scheme"]:
+    def holds(test: ClassTest) -> bool:
+        if test.scheme is not None and scheme not in test.scheme:
             return False
-        if "category" in test and category not in test["category"]:
+        if test.category is not None and category not in test.category:
             return False
-        if "code_2023" in test and not (
-            code_2023 is not None and code_2023.startswith(tuple(str(c) for c in test["code_2023"]))
+        if test.code_2023 is not None and not (
+            code_2023 is not None and code_2023.startswith(tuple(str(c) for c in test.code_2023))
         ):
             return False
-        if "source_code" in test and not (
-            source_code is not None and re.search(str(test["source_code"]), source_code)
+        if test.source_code is not None and not (
+            source_code is not None and re.search(test.source_code, source_code)
         ):
             return False
-        if "not" in test and holds(test["not"]):
+        if test.negated is not None and holds(test.negated):
             return False
-        return not ("any_of" in test and not any(holds(t) for t in test["any_of"]))
+        return not (test.any_of is not None and not any(holds(t) for t in test.any_of))
 
     return holds(rules.classes[name])

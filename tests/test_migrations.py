@@ -14,6 +14,12 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import URL
+
+from gis.engine import create_engine
+from gis.settings import DatabaseSettings
+from grid import audit
 from services.migrate import (
     MIGRATIONS,
     SCHEMAS,
@@ -23,12 +29,6 @@ from services.migrate import (
     include_object,
     upgrade,
 )
-from sqlalchemy import Connection, Engine, text
-from sqlalchemy.engine import URL
-
-from gis.engine import create_engine
-from gis.settings import DatabaseSettings
-from grid import audit
 from tests.conftest import TEMPLATE
 
 OURS = (*SCHEMAS, "counts")

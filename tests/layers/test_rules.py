@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from layers.errors import RuleError
-from layers.rules import Rules, class_matches, class_sql, load_rules, orientations
+from layers.rules import ClassTest, Rules, class_matches, class_sql, load_rules, orientations
 
 
 def test_every_designed_type_is_a_rule(rules: Rules, manifest: dict[str, Any]) -> None:
@@ -42,10 +42,7 @@ def test_class_sql_binds_every_value(rules: Rules) -> None:
             [
                 ["建设"],
                 "^H",
-                [
-                    c + "%"
-                    for c in rules.classes["urban_construction"]["not"]["any_of"][1]["code_2023"]
-                ],
+                [c + "%" for c in _negated_any_of(rules, "urban_construction")[1].code_2023 or ()],
             ],
         )
     )
@@ -104,3 +101,9 @@ def test_bad_rule_files_are_refused(tmp_path: Path, text: str, message: str) -> 
     path.write_text(text, encoding="utf-8")
     with pytest.raises(RuleError, match=message):
         load_rules(path)
+
+
+def _negated_any_of(rules: Rules, name: str) -> tuple[ClassTest, ...]:
+    negated = rules.classes[name].negated
+    assert negated is not None and negated.any_of is not None
+    return negated.any_of

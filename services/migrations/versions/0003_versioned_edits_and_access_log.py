@@ -240,7 +240,7 @@ AFTER INSERT OR DELETE OR UPDATE OF geom ON grid.cells
 FOR EACH ROW WHEN (current_setting('onemap.bulk', true) IS DISTINCT FROM 'on')
 EXECUTE FUNCTION grid.relink_cell();
 
--- Persons as every ordinary read shows them (DOMAIN.md §4): masked, birth year only.
+-- Persons as every ordinary read shows them (docs/domain.md): masked, birth year only.
 CREATE OR REPLACE VIEW grid.persons_masked AS
 SELECT
     id,
