@@ -5,16 +5,20 @@ Nothing is built at import time; ``services/asgi.py`` is the only module that ca
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from gis.engine import create_engine, database_url
 from gis.errors import GisError
 from grid.errors import GridError
+from grid.privacy import Keyring
 from layers.errors import LayerError
+from services.auth import ApiKeyGate, KeyResolver, auth_routes
 from services.errors import domain_error
 from services.health import health_endpoint
 from services.http import error_handlers, middleware
@@ -26,6 +30,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """Build the ASGI app from ``settings`` (read from the environment when None)."""
     settings = settings or Settings()
     ogc = OgcService(settings)
+    engine = create_engine(database_url(settings.database), pool_size=5)
+    keyring = functools.cache(lambda: Keyring.from_settings(settings.privacy))
+    gate = Middleware(
+        ApiKeyGate,
+        resolver=KeyResolver(engine, keyring, settings.auth.cache_seconds),
+        settings=settings.auth,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -34,17 +45,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await app.state.ogc.aclose()
 
     app = Starlette(
-        routes=[Route("/health", health_endpoint(settings.server)), *ogc_routes(ogc)],
+        routes=[
+            Route("/health", health_endpoint(settings.server)),
+            *auth_routes(engine),
+            *ogc_routes(ogc),
+        ],
         exception_handlers={
             **error_handlers(),
             GisError: domain_error,
             GridError: domain_error,
             LayerError: domain_error,
         },
-        middleware=middleware(settings),
+        middleware=middleware(settings, inner=[gate]),
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.engine = create_engine(database_url(settings.database), pool_size=5)
+    app.state.engine = engine
     app.state.ogc = ogc
     return app

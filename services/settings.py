@@ -80,6 +80,27 @@ class OgcSettings(BaseSettings):
     max_html_limit: int = Field(default=100, ge=1)
 
 
+class AuthSettings(BaseSettings):
+    """API keys (``ONEMAP_AUTH_*``).
+
+    Attributes
+    ----------
+    cache_seconds
+        How long a checked key is trusted before the database is asked again: reads cost no
+        extra round trip, and a revoked or expired key stops working within this time.
+    max_failures, failure_window_seconds
+        A client address that presents this many bad keys within the window gets 429 with
+        ``Retry-After`` until the oldest failure leaves the window: guessing keys is slowed
+        to ``max_failures`` per window.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_AUTH_", extra="ignore")
+
+    cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    max_failures: int = Field(default=10, ge=1)
+    failure_window_seconds: float = Field(default=60.0, gt=0)
+
+
 class HttpSettings(BaseSettings):
     """What every HTTP answer obeys, whatever the route (``ONEMAP_HTTP_*``).
 
@@ -129,3 +150,4 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     ogc: OgcSettings = field(default_factory=OgcSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)

@@ -29,6 +29,7 @@ CODES: Mapping[int, str] = {
     413: "RequestEntityTooLarge",
     414: "URITooLong",
     415: "UnsupportedMediaType",
+    429: "TooManyRequests",
     431: "RequestHeaderFieldsTooLarge",
     500: "NoApplicableCode",
     503: "ServiceUnavailable",

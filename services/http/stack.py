@@ -1,7 +1,9 @@
 """The middleware every request passes, outermost first: size limits, allowed hosts, CORS
-(when origins are configured), compression."""
+(when origins are configured), the API-key gate, compression."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -20,7 +22,9 @@ def allowed_hosts(settings: Settings) -> list[str]:
     return hosts
 
 
-def middleware(settings: Settings) -> list[Middleware]:
+def middleware(settings: Settings, inner: Sequence[Middleware] = ()) -> list[Middleware]:
+    """The stack, outermost first; ``inner`` (the API-key gate) runs after the host and size
+    checks and CORS, inside compression."""
     http = settings.http
     stack = [
         Middleware(
@@ -37,10 +41,18 @@ def middleware(settings: Settings) -> list[Middleware]:
                 OgcCORSMiddleware,
                 allow_origins=http.cors_origins,
                 allow_methods=["GET", "HEAD", "OPTIONS"],
-                allow_headers=["Accept", "Accept-Language", "If-None-Match", "If-Match"],
+                allow_headers=[
+                    "Accept",
+                    "Accept-Language",
+                    "If-None-Match",
+                    "If-Match",
+                    "Authorization",
+                    "X-API-Key",
+                ],
                 expose_headers=["ETag", "Last-Modified", "Content-Crs", "Link"],
                 max_age=600,
             )
         )
+    stack.extend(inner)
     stack.append(Middleware(GZipMiddleware, minimum_size=http.gzip_min_bytes, compresslevel=6))
     return stack
