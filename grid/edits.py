@@ -18,7 +18,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from shapely import wkb
 from sqlalchemy import Column, Connection, Table, delete, insert, select, text
@@ -195,7 +195,16 @@ def _locked_version(conn: Connection, table: Table, key: int | str) -> int | Non
     return None if version is None else int(version)
 
 
-def _translate(exc: DBAPIError, table: Table, key: int | str) -> InvalidValueError:
+_CONCURRENT: Final = frozenset({"40001", "40P01"})
+"""SQLSTATEs of a concurrent edit: serialization failure (REPEATABLE READ and SERIALIZABLE
+refuse to overwrite a row changed since the snapshot) and deadlock."""
+
+
+def _translate(exc: DBAPIError, table: Table, key: int | str) -> GridError:
+    if getattr(exc.orig, "sqlstate", None) in _CONCURRENT:
+        return ConflictError(
+            f"{table.name} {key} was changed by a concurrent edit: reload it and edit again"
+        )
     diag = getattr(exc.orig, "diag", None)
     detail = getattr(diag, "message_primary", None) or str(exc.orig).splitlines()[0]
     return InvalidValueError(f"{table.name} {key}: the database refused the change ({detail})")

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 from shapely.geometry import LineString, Point, Polygon, box
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from grid.audit import bulk_load
 from grid.edits import Actor, delete_row, history, insert_row, readable, revert, update
@@ -19,6 +19,7 @@ from grid.errors import (
     NotAuthorisedError,
     NotFoundError,
 )
+from grid.models import RESIDENCE_TYPES
 from tests.grid.conftest import GRID, Site, building_in, citizen_id
 
 OPERATOR = Actor("operator")
@@ -339,3 +340,34 @@ def test_a_geometry_edit_needs_the_settings_passed_in(site: Site) -> None:
     with pytest.raises(GridError, match="needs the grid settings"):
         update(site.conn, "buildings", bid, 1, {"geom": building_in(1, 0)}, OPERATOR)
     assert update(site.conn, "buildings", bid, 1, {"floors": 9}, OPERATOR) == 2  # no geometry
+
+
+def test_a_serialization_failure_is_a_conflict(engine: Engine) -> None:
+    """Under REPEATABLE READ the loser of a race is told of a conflict, not of bad input."""
+    with engine.connect() as conn:
+        hid, version, residence = conn.execute(
+            text("SELECT id, version, residence FROM grid.households ORDER BY id LIMIT 1")
+        ).one()
+    other = next(r for r in RESIDENCE_TYPES if r != residence)
+    with engine.connect() as loser, engine.connect() as winner:
+        loser.execution_options(isolation_level="REPEATABLE READ")
+        with loser.begin():
+            loser.execute(text("SELECT count(*) FROM grid.households"))  # takes the snapshot
+            with winner.begin():
+                update(winner, "households", hid, version, {"residence": other}, OPERATOR)
+            with pytest.raises(ConflictError, match="changed by a concurrent edit"):
+                update(loser, "households", hid, version, {"residence": other}, OPERATOR)
+    with engine.connect() as conn:
+        after = conn.execute(
+            text("SELECT version FROM grid.households WHERE id = :id"), {"id": hid}
+        ).scalar_one()
+        audited = conn.execute(
+            text(
+                "SELECT count(*) FROM audit.changes WHERE table_name = 'grid.households'"
+                " AND row_id = :id AND version = :v"
+            ),
+            {"id": str(hid), "v": version + 1},
+        ).scalar_one()
+    assert (after, audited) == (version + 1, 1)  # one winner, one audit row
+    with engine.begin() as conn:  # the sample household as it was, as a new version
+        update(conn, "households", hid, version + 1, {"residence": residence}, OPERATOR)
