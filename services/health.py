@@ -21,9 +21,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
-from services.errors import ogc_error
+from services.http.errors import render_error
 from services.migrate import head_revision
 from services.settings import ServerSettings
 
@@ -46,7 +46,7 @@ SELECT (SELECT count(*) FROM grid.admin_areas) AS admin_areas,
 """
 _NO_STORE = {"Cache-Control": "no-store"}
 
-Endpoint = Callable[[Request], Awaitable[JSONResponse]]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class UnhealthyError(Exception):
@@ -106,10 +106,8 @@ def report(engine: Engine, details: bool) -> dict[str, object]:
         raise UnhealthyError("the database cannot be used") from exc
 
 
-def _unavailable(description: str) -> JSONResponse:
-    response = ogc_error(503, "ServiceUnavailable", description)
-    response.headers.update(_NO_STORE)
-    return response
+def _unavailable(description: str) -> Response:
+    return render_error(503, description, headers=_NO_STORE)
 
 
 def health_endpoint(settings: ServerSettings) -> Endpoint:
@@ -120,7 +118,7 @@ def health_endpoint(settings: ServerSettings) -> Endpoint:
     """
     limiter = anyio.CapacityLimiter(THREADS)
 
-    async def health(request: Request) -> JSONResponse:
+    async def health(request: Request) -> Response:
         engine: Engine = request.app.state.engine
         where = engine.url.render_as_string(hide_password=True)
         try:

@@ -3,13 +3,11 @@ answered like every other error: an OGC body and 403, not plain text."""
 
 from __future__ import annotations
 
-import json
-
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
-from services.errors import exception_body
+from services.http.errors import render_error
 
 
 class OgcCORSMiddleware(CORSMiddleware):
@@ -20,7 +18,8 @@ class OgcCORSMiddleware(CORSMiddleware):
         if response.status_code == 200:
             return response
         description = bytes(response.body).decode("utf-8", "replace")
-        body = json.dumps(exception_body("Forbidden", f"{description}: not allowed here"))
-        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-        headers.pop("content-type", None)
-        return Response(body, 403, headers=headers, media_type="application/json")
+        headers = {
+            k: v for k, v in response.headers.items()
+            if k.lower() not in ("content-length", "content-type")
+        }  # fmt: skip
+        return render_error(403, f"{description}: not allowed here", headers=headers)

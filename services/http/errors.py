@@ -14,8 +14,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from services.errors import exception_body
-
 LOG = logging.getLogger("onemap.http")
 
 CODES: Mapping[int, str] = {
@@ -34,6 +32,11 @@ CODES: Mapping[int, str] = {
     500: "NoApplicableCode",
     503: "ServiceUnavailable",
 }
+
+
+def exception_body(code: str, description: str) -> dict[str, str]:
+    """The OGC exception document every error answer carries."""
+    return {"code": code, "type": code, "description": description}
 
 
 def wants_html(accept: str, query_format: str | None) -> bool:

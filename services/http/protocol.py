@@ -18,7 +18,7 @@ from typing import Any, Final
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from services.errors import exception_body
+from services.http.errors import exception_body
 
 LINGER_S: Final = 2.0
 """How long the rest of a refused request is read and discarded before the socket closes."""

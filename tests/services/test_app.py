@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 
 def test_domain_errors_map_to_their_http_status() -> None:
     import asyncio
@@ -12,8 +14,14 @@ def test_domain_errors_map_to_their_http_status() -> None:
     from services.errors import domain_error
 
     request = Request({"type": "http", "method": "GET", "path": "/", "headers": []})
-    expected = {NotFoundError: 404, NotAuthorisedError: 403, ConflictError: 409, GridError: 400}
-    for kind, status in expected.items():
+    expected = {
+        NotFoundError: (404, "NotFound"),
+        NotAuthorisedError: (403, "Forbidden"),
+        ConflictError: (409, "Conflict"),
+        GridError: (400, "InvalidParameterValue"),
+    }
+    for kind, (status, code) in expected.items():
         response = asyncio.run(domain_error(request, kind("what went wrong")))
         assert response.status_code == status
-        assert b'"description":"what went wrong"' in response.body
+        body = json.loads(bytes(response.body))
+        assert body == {"code": code, "type": code, "description": "what went wrong"}
