@@ -24,7 +24,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from grid.privacy import Keyring, SecretKeyError
-from services.auth.keys import PUBLIC, Verdict, check_key, key_hash
+from services.auth.keys import MALFORMED, PUBLIC, Verdict, check_key, key_hash, well_formed
 from services.http.errors import render_error
 from services.settings import AuthSettings
 
@@ -43,22 +43,23 @@ class KeyResolver:
         self._cache: OrderedDict[bytes, tuple[float, Verdict]] = OrderedDict()
 
     async def verdict(self, key: str) -> Verdict:
-        keyring = self._keyring()
-        digest = key_hash(keyring, key)
+        if not well_formed(key):
+            return MALFORMED
+        digest = key_hash(self._keyring(), key)
         found = self._cache.get(digest)
         now = time.monotonic()
         if found is not None and found[0] > now:
             return found[1]
-        verdict = await run_in_threadpool(self._check, keyring, key)
+        verdict = await run_in_threadpool(self._check, digest)
         self._cache[digest] = (now + self.ttl, verdict)
         self._cache.move_to_end(digest)
         while len(self._cache) > MAX_CACHED:
             self._cache.popitem(last=False)
         return verdict
 
-    def _check(self, keyring: Keyring, key: str) -> Verdict:
+    def _check(self, digest: bytes) -> Verdict:
         with self.engine.connect() as conn:
-            return check_key(conn, keyring, key, dt.datetime.now(dt.UTC))
+            return check_key(conn, digest, dt.datetime.now(dt.UTC))
 
 
 class FailureLimiter:
@@ -70,24 +71,34 @@ class FailureLimiter:
         self._seen: OrderedDict[str, deque[float]] = OrderedDict()
 
     def retry_after(self, address: str) -> int:
-        """Seconds until this address may try again; 0 when it may now."""
-        times = self._recent(address)
+        """Seconds until this address may try again; 0 when it may now. Only addresses that
+        failed are remembered: asking about one that did not adds nothing."""
+        times = self._seen.get(address)
+        if times is None:
+            return 0
+        self._expire(times)
         if len(times) < self.limit:
+            if not times:
+                del self._seen[address]
             return 0
         return max(1, int(times[0] + self.window - time.monotonic()) + 1)
 
     def record(self, address: str) -> None:
-        self._recent(address).append(time.monotonic())
+        times = self._seen.setdefault(address, deque())
+        self._expire(times)
+        times.append(time.monotonic())
         self._seen.move_to_end(address)
         while len(self._seen) > MAX_CACHED:
             self._seen.popitem(last=False)
 
-    def _recent(self, address: str) -> deque[float]:
-        times = self._seen.setdefault(address, deque())
+    def remembered(self) -> int:
+        """Addresses with failures in the window (or not yet asked about since)."""
+        return len(self._seen)
+
+    def _expire(self, times: deque[float]) -> None:
         cutoff = time.monotonic() - self.window
         while times and times[0] <= cutoff:
             times.popleft()
-        return times
 
 
 def presented_key(headers: Headers) -> tuple[str | None, str]:

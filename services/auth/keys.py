@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Final
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -62,6 +62,13 @@ class KeyInfo:
     created_at: dt.datetime
     expires_at: dt.datetime | None
     revoked_at: dt.datetime | None
+
+    def as_dict(self, now: dt.datetime) -> dict[str, object]:
+        """As listings print it (JSON-ready: times as ISO text), with its state at ``now``."""
+        fields = {
+            k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in asdict(self).items()
+        }
+        return {**fields, "state": self.state(now)}
 
     def state(self, now: dt.datetime) -> str:
         if self.revoked_at is not None:
@@ -131,13 +138,17 @@ class Verdict:
     problem: str = ""
 
 
-def check_key(conn: Connection, keyring: Keyring, key: str, now: dt.datetime) -> Verdict:
-    """Look a presented key up by its hash."""
-    if not key.startswith(KEY_PREFIX) or len(key) > 200:
-        return Verdict(None, "not an API key of this platform")
-    row = conn.execute(
-        select(*ApiKey.__table__.c).where(ApiKey.key_hash == key_hash(keyring, key))
-    ).one_or_none()
+MALFORMED: Final = Verdict(None, "not an API key of this platform")
+
+
+def well_formed(key: str) -> bool:
+    """Whether ``key`` could be one of ours (checked before hashing, caching or asking)."""
+    return key.startswith(KEY_PREFIX) and len(key) <= 200
+
+
+def check_key(conn: Connection, digest: bytes, now: dt.datetime) -> Verdict:
+    """Look a presented key up by its hash (:func:`key_hash`)."""
+    row = conn.execute(select(*ApiKey.__table__.c).where(ApiKey.key_hash == digest)).one_or_none()
     if row is None:
         return Verdict(None, "unknown API key")
     info = _info(row)

@@ -7,7 +7,6 @@ the challenge, a key whose role may not is 403.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -39,16 +38,6 @@ def require(request: Request, *roles: str) -> Principal:
     return caller
 
 
-def _key_json(info: KeyInfo, now: dt.datetime) -> dict[str, object]:
-    return {
-        "id": info.id, "name": info.name, "role": info.role, "worker_id": info.worker_id,
-        "prefix": info.prefix, "state": info.state(now), "created_by": info.created_by,
-        "created_at": info.created_at.isoformat(),
-        "expires_at": info.expires_at.isoformat() if info.expires_at else None,
-        "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
-    }  # fmt: skip
-
-
 def auth_routes(engine: Engine) -> list[BaseRoute]:
     async def me(request: Request) -> Response:
         caller = require(request, "planner", "grid_worker", "admin")
@@ -59,15 +48,12 @@ def auth_routes(engine: Engine) -> list[BaseRoute]:
     async def keys(request: Request) -> Response:
         require(request, "admin")
         now = dt.datetime.now(dt.UTC)
-        found = await run_in_threadpool(_listed(engine))
-        return JSONResponse({"keys": [_key_json(k, now) for k in found]})
+        found = await run_in_threadpool(_list_keys, engine)
+        return JSONResponse({"keys": [k.as_dict(now) for k in found]})
 
     return [Route("/auth/me", me), Route("/auth/keys", keys)]
 
 
-def _listed(engine: Engine) -> Callable[[], list[KeyInfo]]:
-    def run() -> list[KeyInfo]:
-        with engine.connect() as conn:
-            return list_keys(conn)
-
-    return run
+def _list_keys(engine: Engine) -> list[KeyInfo]:
+    with engine.connect() as conn:
+        return list_keys(conn)

@@ -90,7 +90,7 @@ def list_(as_json: bool = JSON) -> None:
         found = list_keys(conn)
     now = dt.datetime.now(dt.UTC)
     if as_json:
-        emit_json([{**k.__dict__, "state": k.state(now)} for k in found])
+        emit_json([k.as_dict(now) for k in found])
         return
     table = Table("id", "name", "role", "worker", "prefix", "state", "expires", title="API keys")
     for k in found:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 
 from gis.settings import DatabaseSettings
 from grid.settings import PrivacySettings
+from services.auth.gate import FailureLimiter
 from services.settings import AuthSettings, Settings
 from tests.services.conftest import serve
 
@@ -160,3 +161,15 @@ def test_an_address_that_keeps_guessing_is_slowed(
         blocked = httpx.get(f"{guarded}/auth/me", headers={"X-API-Key": good})
         assert blocked.status_code == 429  # while blocked, not even a good key is checked
         assert httpx.get(f"{guarded}/ogc/collections").status_code == 200  # reading goes on
+
+
+def test_only_addresses_that_failed_are_remembered() -> None:
+    """Asking whether an address may try costs no memory; failures do, up to the window."""
+    limiter = FailureLimiter(limit=2, window=60)
+    for n in range(100):
+        assert limiter.retry_after(f"10.0.0.{n}") == 0
+    assert limiter.remembered() == 0
+    limiter.record("10.0.0.1")
+    assert limiter.retry_after("10.0.0.1") == 0 and limiter.remembered() == 1
+    limiter.record("10.0.0.1")
+    assert 1 <= limiter.retry_after("10.0.0.1") <= 61
