@@ -1,17 +1,18 @@
 """The platform installed as a wheel, not from the checkout: everything it reads at run time
 (SQL files, migrations, package data, templates) must come with the package.
 
-The project is built into a wheel and installed, without its dependencies, into a new
-virtualenv that borrows the dependencies of the test environment through a ``.pth`` line
-(which, unlike a site directory, runs none of the editable install's hooks). The installed
-``onemap`` then runs from a directory outside the checkout: ``--help``, and ``db upgrade`` of
-an empty PostGIS database to the newest revision.
+The project (the files git would commit) is built into a wheel and installed, without its
+dependencies, into a new virtualenv that borrows the dependencies of the test environment
+through a ``.pth`` line (which, unlike a site directory, runs none of the editable install's
+hooks). The installed ``onemap`` then runs from a directory outside the checkout:
+``--help``, and ``db upgrade`` of an empty PostGIS database to the newest revision.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -29,6 +30,20 @@ from services.migrate import head_revision
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _copy_of_the_tree(target: Path) -> Path:
+    """The files git would commit, copied: setuptools builds in the source folder (``build/``,
+    ``*.egg-info``), and a build left in the checkout would ship modules deleted since."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True, check=True, cwd=ROOT,
+    ).stdout.decode().split("\0")  # fmt: skip
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, target / name)
+    return target
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtualenv with the project installed from a wheel; returns its ``bin`` folder."""
@@ -40,9 +55,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
     Path(purelib, "test-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    source = _copy_of_the_tree(home / "source")
     wheels = home / "wheels"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", wheels, ROOT],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", wheels, source],
         capture_output=True, text=True, cwd=home,
     )  # fmt: skip
     assert build.returncode == 0, build.stderr
