@@ -14,7 +14,7 @@ pygeoapi's functions are called with an ``API`` built from our generated configu
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import psycopg
@@ -24,7 +24,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from services.http.caching import conditional, validators_for
+from services.http.caching import Validators, conditional, validators_for
 from services.http.errors import render_error
 from services.ogcapi import config, features, html_pages, metadata, params
 from services.ogcapi.errors import BadRequestError, OgcError, UnavailableError, error_response
@@ -270,15 +270,11 @@ class OgcRoutes:
             body = await run_in_threadpool(
                 html_pages.render, api, spec, template, data, api_request.locale
             )
-        found = validators_for((body,))
-        headers = {
-            **found.headers(self.service.settings.http.cache_max_age),
-            "Vary": "Accept, Accept-Language",
-            "Content-Language": locale2str(api_request.locale),
-        }
-        if conditional(request.headers, found):
-            return Response(status_code=304, headers=headers)
-        return Response(body, media_type="text/html; charset=utf-8", headers=headers)
+        return self._validated(
+            request, body, "text/html; charset=utf-8", validators_for((body,)),
+            vary="Accept, Accept-Language",
+            headers={"Content-Language": locale2str(api_request.locale)},
+        )  # fmt: skip
 
     async def item(self, request: Request) -> Response:
         from pygeoapi.api.itemtypes import get_collection_item
@@ -315,14 +311,28 @@ class OgcRoutes:
 
     def _respond(self, request: Request, answer: Answer) -> Response:
         """The answer with its validators, or ``304`` when the client's copy is current."""
-        headers = dict(answer.headers)
-        headers["Vary"] = "Accept"
-        found = answer.validators
+        return self._validated(
+            request, answer.body, answer.media_type, answer.validators, headers=answer.headers
+        )
+
+    def _validated(
+        self,
+        request: Request,
+        body: str | bytes,
+        media_type: str,
+        found: Validators | None,
+        *,
+        vary: str = "Accept",
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """Every answer that can be revalidated: ``body`` with its validators and ``Vary``,
+        or ``304`` (same headers, no body) when the client's copy is current."""
+        sent = {**(headers or {}), "Vary": vary}
         if found is not None:
-            headers.update(found.headers(self.service.settings.http.cache_max_age))
+            sent.update(found.headers(self.service.settings.http.cache_max_age))
             if conditional(request.headers, found):
-                return Response(status_code=304, headers=headers)
-        return Response(answer.body, media_type=answer.media_type, headers=headers)
+                return Response(status_code=304, headers=sent)
+        return Response(body, media_type=media_type, headers=sent)
 
     async def _unchanged(
         self, request: Request, spec: CollectionSpec, *parts: str
@@ -344,11 +354,7 @@ class OgcRoutes:
     def _document(self, request: Request, document: Any, media_type: str) -> Response:
         """A metadata document with an ``ETag`` of its body (they are small)."""
         body = json.dumps(document, ensure_ascii=False)
-        found = validators_for((body,))
-        headers = {**found.headers(self.service.settings.http.cache_max_age), "Vary": "Accept"}
-        if conditional(request.headers, found):
-            return Response(status_code=304, headers=headers)
-        return Response(body, media_type=media_type, headers=headers)
+        return self._validated(request, body, media_type, validators_for((body,)))
 
     async def _dispatch(
         self,
