@@ -81,7 +81,8 @@ def _lock(conn: Connection, code: str, base_version: int | None = None) -> _Cell
     if base_version is not None and cell.version != base_version:
         raise ConflictError(
             f"cell {code} is at version {cell.version}, the change was based on version "
-            f"{base_version}: reload it first"
+            f"{base_version}: reload it first",
+            cell.version,
         )
     return cell
 

@@ -237,7 +237,8 @@ def update(
             if current != base_version:
                 raise ConflictError(
                     f"{table.name} {key} is at version {current}, the edit was based on "
-                    f"version {base_version}: reload it and edit again"
+                    f"version {base_version}: reload it and edit again",
+                    current,
                 )
             _authorise(conn, table, key, actor, "before")
             query = (
@@ -314,7 +315,8 @@ def delete_row(
             if current != base_version:
                 raise ConflictError(
                     f"{table.name} {key} is at version {current}, the delete was based on "
-                    f"version {base_version}: reload it first"
+                    f"version {base_version}: reload it first",
+                    current,
                 )
             _authorise(conn, table, key, actor, "before")
             conn.execute(delete(table).where(_key(table) == key))
@@ -376,7 +378,8 @@ def revert(
             if base_version is not None and current != base_version:
                 raise ConflictError(
                     f"{table.name} {key} is at version {current}, the revert was based on "
-                    f"version {base_version}: reload it first"
+                    f"version {base_version}: reload it first",
+                    current,
                 )
             _authorise(conn, table, key, actor, "before")
             version = conn.execute(

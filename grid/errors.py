@@ -22,7 +22,15 @@ class InvalidGeometryError(GridError):
 
 
 class ConflictError(GridError):
-    """The edit was based on a version that is no longer current: nothing was written."""
+    """The edit was based on a version that is no longer current: nothing was written.
+
+    ``current`` is the row's version now when the edit named a stale one (None when a
+    concurrent transaction got there first and the version is not known).
+    """
+
+    def __init__(self, message: str, current: int | None = None) -> None:
+        super().__init__(message)
+        self.current = current
 
 
 class NotAuthorisedError(GridError):

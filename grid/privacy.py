@@ -271,3 +271,33 @@ def reveal(
         else:
             result[name] = None if value is None else str(value)
     return result
+
+
+_REVEAL_PERSONS = text(
+    "SELECT id, name, citizen_id_enc, phone_enc, birth_date FROM grid.persons"
+    " WHERE id = ANY(:ids) ORDER BY id"
+)
+
+
+def reveal_persons(
+    conn: Connection, keyring: Keyring, ids: Sequence[int], *, reason: str, who: str
+) -> dict[int, dict[str, str | None]]:
+    """:func:`reveal` for a page of persons: one access_log row per person, written in the
+    caller's transaction, which must commit before anything is shown."""
+    if not reason or len(reason.strip()) < 4:
+        raise ReasonRequiredError("an unmasked read needs a reason (what it is for, ≥ 4 chars)")
+    rows = conn.execute(_REVEAL_PERSONS, {"ids": list(ids)}).all()
+    fields = list(_REVEALABLE["persons"])
+    if rows:
+        entries = [{"who": who, "reason": reason.strip(), "table": "grid.persons",
+                    "row_id": str(row.id), "fields": fields} for row in rows]  # fmt: skip
+        conn.execute(_LOG, entries)
+    return {
+        int(row.id): {
+            "name": row.name,
+            "citizen_id": keyring.decrypt(row.citizen_id_enc) if row.citizen_id_enc else None,
+            "phone": keyring.decrypt(row.phone_enc) if row.phone_enc else None,
+            "birth_date": row.birth_date.isoformat() if row.birth_date else None,
+        }
+        for row in rows
+    }

@@ -29,8 +29,8 @@ from services.settings import Settings
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the ASGI app from ``settings`` (read from the environment when None)."""
     settings = settings or Settings()
-    ogc = OgcService(settings)
     engine = create_engine(database_url(settings.database), pool_size=5)
+    ogc = OgcService(settings, writer=engine)
     keyring = functools.cache(lambda: Keyring.from_settings(settings.privacy))
     gate = Middleware(
         ApiKeyGate,

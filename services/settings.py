@@ -64,6 +64,9 @@ class OgcSettings(BaseSettings):
     max_html_limit
         The largest page served as HTML (a browser renders every feature; bigger
         ``limit`` values are cut to it, as for JSON above ``max_limit``).
+    max_feature_bytes
+        The largest body of POST, PUT and PATCH on a feature (HTTP 413 above it): one
+        building or person is a few kilobytes.
     """
 
     model_config = SettingsConfigDict(env_prefix="ONEMAP_OGC_", extra="ignore")
@@ -78,6 +81,7 @@ class OgcSettings(BaseSettings):
     max_filter_terms: int = Field(default=200, ge=1)
     max_filter_vertices: int = Field(default=10_000, ge=4)
     max_html_limit: int = Field(default=100, ge=1)
+    max_feature_bytes: int = Field(default=1_048_576, ge=1024)
 
 
 class AuthSettings(BaseSettings):
@@ -92,6 +96,9 @@ class AuthSettings(BaseSettings):
         A client address that presents this many bad keys within the window gets 429 with
         ``Retry-After`` until the oldest failure leaves the window: guessing keys is slowed
         to ``max_failures`` per window.
+    planners_edit
+        Whether planners may create, change and delete grid rows (by default they read what
+        a worker may and revert changes, but edit nothing).
     """
 
     model_config = SettingsConfigDict(env_prefix="ONEMAP_AUTH_", extra="ignore")
@@ -99,6 +106,7 @@ class AuthSettings(BaseSettings):
     cache_seconds: float = Field(default=5.0, ge=0, le=300)
     max_failures: int = Field(default=10, ge=1)
     failure_window_seconds: float = Field(default=60.0, gt=0)
+    planners_edit: bool = False
 
 
 class HttpSettings(BaseSettings):

@@ -24,9 +24,12 @@ CODES: Mapping[int, str] = {
     405: "MethodNotAllowed",
     406: "NotAcceptable",
     409: "Conflict",
+    412: "PreconditionFailed",
     413: "RequestEntityTooLarge",
     414: "URITooLong",
     415: "UnsupportedMediaType",
+    422: "UnprocessableEntity",
+    428: "PreconditionRequired",
     429: "TooManyRequests",
     431: "RequestHeaderFieldsTooLarge",
     500: "NoApplicableCode",
@@ -53,8 +56,10 @@ def render_error(
     *,
     html_wanted: bool = False,
     headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> Response:
-    """The one error body: ``{"code","type","description"}`` (or the same as a small page)."""
+    """The one error body: ``{"code","type","description"}`` (or the same as a small page);
+    ``extra`` members (the problems of each field, the current version) follow them."""
     code = CODES.get(status, "NoApplicableCode")
     if html_wanted:
         page = (
@@ -63,7 +68,7 @@ def render_error(
             f"<p>{html.escape(description)}</p></body></html>"
         )
         return Response(page, status, headers=dict(headers or {}), media_type="text/html")
-    body = json.dumps(exception_body(code, description), ensure_ascii=False)
+    body = json.dumps({**exception_body(code, description), **(extra or {})}, ensure_ascii=False)
     return Response(body, status, headers=dict(headers or {}), media_type="application/json")
 
 

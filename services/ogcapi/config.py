@@ -14,6 +14,7 @@ import os
 import tempfile
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 import yaml
@@ -22,7 +23,7 @@ from gis.package_data import data_dir
 from services.ogcapi import openapi
 from services.ogcapi.crs import served
 from services.ogcapi.sources import Registry
-from services.ogcapi.specs import CollectionSpec
+from services.ogcapi.specs import Audience, CollectionSpec
 from services.settings import OgcSettings
 from services.web.assets import static_dir, templates_dir
 
@@ -92,16 +93,25 @@ def pygeoapi_config(
         "on_exceed": "throttle",
     }
     config["resources"] = {
-        spec.id: _resource(spec, engine_key, settings) for spec in registry.specs.values()
+        spec.id: _resource(spec, engine_key, settings)
+        for spec in public_registry(registry).specs.values()
     }
     return config
 
 
+def public_registry(registry: Registry) -> Registry:
+    """The collections everybody sees: pygeoapi's configuration (its pages, JSON-LD) and the
+    anonymous OpenAPI document hold these only (services/ogcapi/access.py)."""
+    specs = {k: s for k, s in registry.specs.items() if s.audience is Audience.PUBLIC}
+    return Registry(MappingProxyType(specs), registry.built_at)
+
+
 def openapi_document(
-    config: dict[str, Any], registry: Registry, settings: OgcSettings
+    config: dict[str, Any], registry: Registry, settings: OgcSettings, *, keyed: bool = False
 ) -> dict[str, Any]:
-    """The OpenAPI document of exactly our routes (services/ogcapi/openapi.py)."""
-    return openapi.build(config, registry, settings)
+    """The OpenAPI document of exactly our routes (services/ogcapi/openapi.py): of the
+    public collections, or with ``keyed`` of every collection (for callers with a key)."""
+    return openapi.build(config, registry if keyed else public_registry(registry), settings)
 
 
 def _parameter_name(parameter: dict[str, Any]) -> str:

@@ -208,8 +208,13 @@ def bbox_to_storage(values: tuple[float, ...], crs: OgcCrs) -> tuple[float, floa
     return float(x.min()), float(y.min()), float(x.max()), float(y.max())
 
 
-def geometry_to_storage(geom: shapely.Geometry, crs: OgcCrs, what: str) -> shapely.Geometry:
-    """A filter literal in ``crs`` (its axis order) as a valid storage geometry; 400 if not."""
+def geometry_to_storage(
+    geom: shapely.Geometry, crs: OgcCrs, what: str, *, densify: bool = True
+) -> shapely.Geometry:
+    """A geometry in ``crs`` (its axis order) as a valid storage geometry; 400 if not.
+
+    A filter literal is densified first (its straight edges are lines in ``crs``); a feature
+    sent for storage (``densify=False``) keeps its vertices."""
     if geom.is_empty:
         raise BadRequestError(f"{what}: the geometry is empty")
 
@@ -217,7 +222,7 @@ def geometry_to_storage(geom: shapely.Geometry, crs: OgcCrs, what: str) -> shape
         x, y = _to_storage(xy[:, 0].copy(), xy[:, 1].copy(), crs, what)
         return np.column_stack([x, y])
 
-    if not crs.geographic:  # long edges bend when projected: densify to about 1/50 of the size
+    if densify and not crs.geographic:  # long edges bend when projected: densify ~1/50 of size
         x0, y0, x1, y1 = shapely.bounds(geom)
         size = max(x1 - x0, y1 - y0)
         if size > 0:

@@ -168,12 +168,17 @@ def items_statement(spec: CollectionSpec, request: ItemsRequest, count_limit: in
 
 
 def item_statement(spec: CollectionSpec, key: int | str, output: Output) -> Statement:
-    """One feature by its key (within the collection's fixed conditions)."""
+    """One feature by its key (within the collection's fixed conditions), its row version
+    and the time it last changed (NULL for collections without them)."""
     binds = Binds()
     where = [f"{_col(spec.id_column)} = {binds(key)}"]
     where += [f"{_col(column)} = {binds(value)}" for column, value in spec.fixed]
+    version = _col(spec.version_column) if spec.version_column else "NULL::integer"
+    modified = _col(spec.datetime_column) if spec.datetime_column else "NULL::timestamptz"
     sql = statement(__name__, "item").format(
         feature=feature_sql(spec, output),
+        version=version,
+        modified=modified,
         table=spec.qualified_table,
         alias=ALIAS,
         where=" AND ".join(where),

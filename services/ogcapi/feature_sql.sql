@@ -30,4 +30,5 @@ SELECT
 (SELECT count(*) FROM (SELECT 1 FROM {table} AS {alias} WHERE {where} LIMIT {cap}) AS c)
 
 -- name: item
-SELECT {feature} FROM {table} AS {alias} WHERE {where}
+SELECT {feature}, {version} AS version, {modified} AS modified
+FROM {table} AS {alias} WHERE {where}

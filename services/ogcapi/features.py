@@ -22,7 +22,7 @@ from services.ogcapi.pages import encode_cursor, page_url
 from services.ogcapi.params import ItemsRequest
 from services.ogcapi.pool import AsyncPool
 from services.ogcapi.specs import CollectionSpec
-from services.ogcapi.validators import validators, with_stamp
+from services.ogcapi.validators import row_validators, validators, with_stamp
 
 GEOJSON: Final = "application/geo+json"
 JSON: Final = "application/json"
@@ -167,5 +167,10 @@ async def item(
     crs = output.crs
     kind = media_type(accept)
     assert row is not None
-    found = validators(spec, row[1], row[2], feature_id, query, base_url, kind)
+    version, modified, serial, changed_at = row[1], row[2], row[3], row[4]
+    found: Validators | None
+    if version is not None:  # the row's version: If-Match on PUT, PATCH and DELETE names it
+        found = row_validators(int(version), modified, spec, feature_id, query, base_url, kind)
+    else:
+        found = validators(spec, serial, changed_at, feature_id, query, base_url, kind)
     return Answer(body, kind, {"Content-Crs": f"<{crs.uri}>"}, found)

@@ -1,6 +1,6 @@
 """JSON of conformance, collections and queryables, written from the registry.
 
-pygeoapi would claim conformance classes we do not implement (Part 4 transactions, schemas)
+pygeoapi would claim conformance classes we do not implement (schemas, its own transactions)
 and describe storage as it sees it; these documents say exactly what the routes do.
 """
 
@@ -37,6 +37,9 @@ CONFORMANCE: Final = (
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
 )
 """What the routes implement, checked by tests/services/test_ogc_*.py."""
 

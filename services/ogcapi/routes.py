@@ -13,75 +13,35 @@ pygeoapi's functions are called with an ``API`` built from our generated configu
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import psycopg
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from services.http.caching import Validators, conditional, validators_for
-from services.http.errors import render_error
-from services.ogcapi import config, features, html_pages, metadata, params
-from services.ogcapi.errors import BadRequestError, OgcError, UnavailableError, error_response
-from services.ogcapi.features import GEOJSON, Answer, negotiate
+from services.auth.routes import principal_of
+from services.http.caching import validators_for
+from services.ogcapi import access, config, features, html_pages, metadata, params, reveal
+from services.ogcapi.errors import (
+    OgcError,
+    error_response,
+)
+from services.ogcapi.features import GEOJSON, Answer
+from services.ogcapi.history_routes import HistoryRoutes
+from services.ogcapi.route_base import JSON, VARY, RouteBase, database_error, json_response
 from services.ogcapi.service import OgcService
 from services.ogcapi.specs import CollectionSpec
-from services.ogcapi.validators import read_stamp, validators
 from services.web.assets import static_files
 
+OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _database_error(exc: DBAPIError | psycopg.Error) -> OgcError:
-    """What a database error means for the client: only a timeout or a value the database
-    rejects is the request's fault (400); a lost server is a 503; anything else is ours."""
-    orig = exc.orig if isinstance(exc, DBAPIError) else exc
-    if isinstance(orig, psycopg.errors.QueryCanceled):
-        return BadRequestError(
-            "the query took too long: narrow it with bbox, filter or a smaller limit"
-        )
-    if isinstance(orig, psycopg.DataError):
-        return BadRequestError(f"a value was rejected: {str(orig).strip().splitlines()[0][:200]}")
-    if isinstance(orig, psycopg.OperationalError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    ):
-        return UnavailableError("the database is not reachable; try again later")
-    raise exc
-
-
-JSON = "application/json"
-
-
-def _json(document: Any, media_type: str = JSON) -> Response:
-    return Response(json.dumps(document, ensure_ascii=False), media_type=media_type)
-
-
-class OgcRoutes:
-    """Route handlers bound to one :class:`OgcService`."""
-
-    def __init__(self, service: OgcService) -> None:
-        self.service = service
-
-    def _base(self, request: Request) -> str:
-        return self.service.base_url(request.url.scheme, request.headers.get("host"))
-
-    async def _guard(
-        self, work: Callable[[], Awaitable[Response]], html_wanted: bool = False
-    ) -> Response:
-        """Await ``work`` on the event loop (it never blocks: its one statement goes to the
-        async pool); OGC errors and database failures as OGC JSON (a page for a page)."""
-        try:
-            return await work()
-        except (OgcError, DBAPIError, psycopg.Error) as exc:
-            error = exc if isinstance(exc, OgcError) else _database_error(exc)
-            if html_wanted:
-                return render_error(error.status, error.description, html_wanted=True)
-            return error_response(error)
+class OgcRoutes(RouteBase):
+    """The read routes: metadata documents, features, pages."""
 
     # --- pygeoapi -------------------------------------------------------------------------
 
@@ -94,7 +54,7 @@ class OgcRoutes:
         try:
             api = await run_in_threadpool(self.service.api, base)
         except DBAPIError as exc:
-            return error_response(_database_error(exc))
+            return error_response(database_error(exc))
         try:
             api_request = await APIRequest.from_starlette(request, api.locales)
         except ClientDisconnect:
@@ -124,17 +84,27 @@ class OgcRoutes:
             return await self._pygeoapi(request, landing_page)
         about = config.identification()
         document = metadata.landing(self._base(request), about["title"], about["description"])
-        return _json(document)
+        return json_response(document)
 
     async def openapi(self, request: Request) -> Response:
+        """pygeoapi serves the public document (and its Swagger page); a caller with a key
+        gets, as JSON, the document of every collection they see (access.py)."""
         from pygeoapi.api import openapi_
 
-        return await self._pygeoapi(request, openapi_)
+        try:
+            chosen = self._format(request)
+        except OgcError as exc:
+            return error_response(exc)
+        if chosen != "json" or principal_of(request).role == "public":
+            return await self._pygeoapi(request, openapi_)
+
+        async def work() -> Response:
+            document = await run_in_threadpool(self.service.keyed_openapi, self._base(request))
+            return self._document(request, document, OPENAPI_JSON)
+
+        return await self._guard(work)
 
     # --- ours -----------------------------------------------------------------------------
-
-    def _format(self, request: Request) -> str:
-        return negotiate(request.query_params.get("f"), request.headers.get("accept", ""))
 
     async def conformance(self, request: Request) -> Response:
         from pygeoapi.api import conformance
@@ -145,7 +115,7 @@ class OgcRoutes:
             return error_response(exc)
         if chosen != "json":
             return await self._pygeoapi(request, conformance)
-        return _json(metadata.conformance())
+        return json_response(metadata.conformance())
 
     async def collections(self, request: Request) -> Response:
         from pygeoapi.api import describe_collections
@@ -159,7 +129,7 @@ class OgcRoutes:
         base = self._base(request)
 
         async def work() -> Response:
-            registry = await self.service.current_registry()
+            registry = access.visible(principal_of(request), await self.service.current_registry())
             return self._document(request, metadata.collections(registry, base), JSON)
 
         return await self._guard(work)
@@ -170,12 +140,12 @@ class OgcRoutes:
         cid = request.path_params["cid"]
 
         async def work() -> Response:
-            spec = (await self.service.current_registry()).get(cid)
+            spec = await self._spec(request, cid)
             return self._document(request, metadata.collection(spec, self._base(request)), JSON)
 
         async def page() -> Response:
             base = self._base(request)
-            spec = (await self.service.current_registry()).get(cid)
+            spec = await self._spec(request, cid, json_only=True)
             data = html_pages.collection_data(metadata.collection(spec, base), base)
             return await self._page(request, spec, html_pages.COLLECTION_TEMPLATE, data)
 
@@ -193,7 +163,7 @@ class OgcRoutes:
         cid = request.path_params["cid"]
 
         async def work() -> Response:
-            spec = (await self.service.current_registry()).get(cid)
+            spec = await self._spec(request, cid)
             document = metadata.queryables(spec, self._base(request))
             return self._document(request, document, "application/schema+json")
 
@@ -206,7 +176,7 @@ class OgcRoutes:
         ogc = self.service.ogc
 
         async def work() -> Response:
-            spec = (await self.service.current_registry()).get(cid)
+            spec = await self._spec(request, cid)
             if (unchanged := await self._unchanged(request, spec)) is not None:
                 return unchanged
             answer = await features.items(
@@ -218,7 +188,7 @@ class OgcRoutes:
                 (ogc.default_limit, ogc.max_limit, ogc.count_limit),
                 params.FilterLimits.of(ogc),
             )
-            return self._respond(request, answer)
+            return self._respond(request, await self._revealed(request, spec, answer))
 
         def check(spec: CollectionSpec) -> None:
             params.items_request(
@@ -237,11 +207,20 @@ class OgcRoutes:
             return await self._guard(lambda: self._items_page(request, cid), html_wanted=True)
         return await self._dispatch(request, work, get_collection_items, cid, check=check)
 
+    async def _revealed(self, request: Request, spec: CollectionSpec, answer: Answer) -> Answer:
+        """The answer unmasked for an admin who sent ``X-Reveal-Reason`` (reveal.py)."""
+        reason = request.headers.get(reveal.HEADER)
+        if reason is None:
+            return answer
+        caller = principal_of(request)
+        service = self.service
+        return await reveal.revealed(answer, spec, caller, reason, service.writer, service.keyring)
+
     async def _items_page(self, request: Request, cid: str) -> Response:
         """The items page: the GeoJSON answer in pygeoapi's template (html_pages.py)."""
         ogc = self.service.ogc
         base = self._base(request)
-        spec = (await self.service.current_registry()).get(cid)
+        spec = await self._spec(request, cid, json_only=True)
         answer = await features.items(
             self.service.pool,
             spec,
@@ -272,7 +251,7 @@ class OgcRoutes:
             )
         return self._validated(
             request, body, "text/html; charset=utf-8", validators_for((body,)),
-            vary="Accept, Accept-Language",
+            vary=f"{VARY}, Accept-Language",
             headers={"Content-Language": locale2str(api_request.locale)},
         )  # fmt: skip
 
@@ -282,7 +261,7 @@ class OgcRoutes:
         cid, fid = request.path_params["cid"], request.path_params["fid"]
 
         async def work() -> Response:
-            spec = (await self.service.current_registry()).get(cid)
+            spec = await self._spec(request, cid)
             if (unchanged := await self._unchanged(request, spec, fid)) is not None:
                 return unchanged
             answer = await features.item(
@@ -293,7 +272,7 @@ class OgcRoutes:
                 self._base(request),
                 request.headers.get("accept", ""),
             )
-            return self._respond(request, answer)
+            return self._respond(request, await self._revealed(request, spec, answer))
 
         def check(spec: CollectionSpec) -> None:
             params.item_output(request.query_params.multi_items(), spec)
@@ -306,55 +285,6 @@ class OgcRoutes:
             fid,
             check=check,
         )
-
-    # --- caching ----------------------------------------------------------------------------
-
-    def _respond(self, request: Request, answer: Answer) -> Response:
-        """The answer with its validators, or ``304`` when the client's copy is current."""
-        return self._validated(
-            request, answer.body, answer.media_type, answer.validators, headers=answer.headers
-        )
-
-    def _validated(
-        self,
-        request: Request,
-        body: str | bytes,
-        media_type: str,
-        found: Validators | None,
-        *,
-        vary: str = "Accept",
-        headers: Mapping[str, str] | None = None,
-    ) -> Response:
-        """Every answer that can be revalidated: ``body`` with its validators and ``Vary``,
-        or ``304`` (same headers, no body) when the client's copy is current."""
-        sent = {**(headers or {}), "Vary": vary}
-        if found is not None:
-            sent.update(found.headers(self.service.settings.http.cache_max_age))
-            if conditional(request.headers, found):
-                return Response(status_code=304, headers=sent)
-        return Response(body, media_type=media_type, headers=sent)
-
-    async def _unchanged(
-        self, request: Request, spec: CollectionSpec, *parts: str
-    ) -> Response | None:
-        """``304`` for a conditional request whose copy is current, decided from the
-        table's change stamp alone (no feature is read); None otherwise."""
-        headers = request.headers
-        if "if-none-match" not in headers and "if-modified-since" not in headers:
-            return None
-        serial, changed_at = await read_stamp(self.service.pool, spec)
-        media_type = features.media_type(headers.get("accept", ""))
-        query = request.query_params.multi_items()
-        found = validators(spec, serial, changed_at, *parts, query, self._base(request), media_type)
-        if found is None or not conditional(headers, found):
-            return None
-        found_headers = found.headers(self.service.settings.http.cache_max_age)
-        return Response(status_code=304, headers={**found_headers, "Vary": "Accept"})
-
-    def _document(self, request: Request, document: Any, media_type: str) -> Response:
-        """A metadata document with an ``ETag`` of its body (they are small)."""
-        body = json.dumps(document, ensure_ascii=False)
-        return self._validated(request, body, media_type, validators_for((body,)))
 
     async def _dispatch(
         self,
@@ -370,19 +300,20 @@ class OgcRoutes:
             chosen = self._format(request)
             if chosen == "json":
                 return await self._guard(work)
-            spec = (await self.service.current_registry()).get(args[0])
+            spec = await self._spec(request, args[0], json_only=True)
             if check is not None:
                 check(spec)
         except OgcError as exc:
             return error_response(exc)
         except DBAPIError as exc:
-            return error_response(_database_error(exc))
+            return error_response(database_error(exc))
         return await self._pygeoapi(request, pygeoapi_function, *args)
 
 
 def ogc_routes(service: OgcService) -> list[BaseRoute]:
     """Routes of the OGC API, to add to the app at ``/ogc``."""
     handlers = OgcRoutes(service)
+    edits = HistoryRoutes(service)
 
     async def slash(request: Request) -> Response:
         return RedirectResponse(url=str(request.url.replace(path=request.url.path.rstrip("/"))))
@@ -400,7 +331,15 @@ def ogc_routes(service: OgcService) -> list[BaseRoute]:
                 Route("/collections/{cid}", handlers.collection),
                 Route("/collections/{cid}/queryables", handlers.queryables),
                 Route("/collections/{cid}/items", handlers.items),
+                Route("/collections/{cid}/items", edits.create, methods=["POST"]),
+                Route("/collections/{cid}/items", edits.options, methods=["OPTIONS"]),
                 Route("/collections/{cid}/items/{fid}", handlers.item),
+                Route("/collections/{cid}/items/{fid}", edits.replace, methods=["PUT"]),
+                Route("/collections/{cid}/items/{fid}", edits.update, methods=["PATCH"]),
+                Route("/collections/{cid}/items/{fid}", edits.delete, methods=["DELETE"]),
+                Route("/collections/{cid}/items/{fid}", edits.options, methods=["OPTIONS"]),
+                Route("/collections/{cid}/items/{fid}/history", edits.history),
+                Route("/collections/{cid}/items/{fid}/revert", edits.revert, methods=["POST"]),
                 Mount("/static", app=static_files(), name="ogc-static"),
             ],
         ),

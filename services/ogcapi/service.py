@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -22,6 +24,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from gis.engine import create_engine, database_url
+from grid.privacy import Keyring
 from services.ogcapi import config, pygeoapi_patches
 from services.ogcapi.pool import AsyncPool, connect_kwargs
 from services.ogcapi.provider import register_engine, unregister_engine
@@ -77,11 +80,19 @@ def ogc_pool(engine: Engine, ogc: OgcSettings) -> AsyncPool:
 class OgcService:
     """Everything the ``/ogc`` routes share in one worker process."""
 
-    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine | None = None, writer: Engine | None = None
+    ) -> None:
         pygeoapi_patches.apply()
         self.settings = settings
         self.ogc = settings.ogc
         self.engine = engine or ogc_engine(settings)
+        self.writer = writer or self.engine
+        """Transactions: edits, and the access log of an unmasked read (the app's engine;
+        the read engine above runs in autocommit)."""
+        self.keyring: Callable[[], Keyring] = functools.cache(
+            lambda: Keyring.from_settings(settings.privacy)
+        )
         self.pool = ogc_pool(self.engine, self.ogc)
         self.engine_key = f"onemap-{id(self):x}"
         self.directory = state_dir(settings)
@@ -92,6 +103,7 @@ class OgcService:
         self._checked = 0.0
         self._apis: OrderedDict[str, API] = OrderedDict()
         self._openapi: dict[str, Any] | None = None
+        self._keyed_openapi: dict[str, Any] | None = None
         self.heavy = asyncio.Semaphore(settings.http.heavy_requests)
         """Pages rendered by pygeoapi in the thread pool at once (CPU-bound Python): more
         wait here, so that they never hold every thread and cheap answers stay cheap."""
@@ -142,8 +154,19 @@ class OgcService:
             registry, self.ogc, self.default_base_url(), self.engine_key
         )
         self._openapi = config.openapi_document(document_config, registry, self.ogc)
+        self._keyed_openapi = config.openapi_document(
+            document_config, registry, self.ogc, keyed=True
+        )
         with contextlib.suppress(OSError):  # a read-only state directory must not stop serving
             config.write_state(self.directory, registry, document_config, self._openapi)
+
+    def keyed_openapi(self, base_url: str) -> dict[str, Any]:
+        """The OpenAPI document for callers with a key: every collection (the anonymous
+        one, served through pygeoapi, holds the public ones only)."""
+        self.registry()
+        with self._lock:
+            assert self._keyed_openapi is not None
+            return config.with_base_url(self._keyed_openapi, base_url)
 
     # --- base URLs and pygeoapi -----------------------------------------------------------
 

@@ -8,8 +8,9 @@ write one source that returns a :class:`CollectionSpec` per run and add it to
 Plan layers: every version is its own collection ``plans.{layer}.v{n}``, and
 ``plans.{layer}`` is the layer's latest version (the one most clients want). Layer ids
 cannot contain a dot, so the two forms never collide. Conflict runs: the patches of run
-``N`` are the collection ``conflicts.run{N}``. Persons and households are not published
-(personal data, docs/design.md).
+``N`` are the collection ``conflicts.run{N}``. Houses, households and persons are published
+to callers with an API key only, masked, and to a grid worker only in their cells
+(services/ogcapi/grid_specs.py, services/auth/access.py).
 
 Properties are the columns each collection lists, typed by the models
 (:mod:`services.ogcapi.columns`).
@@ -30,70 +31,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from gis.sql_files import statement
-from grid.models import AdminArea, Building, Cell
 from layers.models import ConflictPatch, Feature
 from services.ogcapi.columns import published
 from services.ogcapi.errors import NotFoundError
-from services.ogcapi.specs import CollectionSpec, Counter, Extent, PropType, quote
+from services.ogcapi.grid_specs import GRID_SPECS
+from services.ogcapi.specs import Audience, CollectionSpec, Counter, Extent, PropType, quote
 
 Source = Callable[[Connection], Iterable[CollectionSpec]]
 
-_S, _I = PropType.STRING, PropType.INTEGER
-_VERSIONED = ("version", "updated_at")
-_BUILDING_COLUMNS = ("code", "name", "use", "floors", "address", "address_parts", "cell_id",
-                     "straddles", *_VERSIONED)  # fmt: skip
-
-GRID_SPECS: tuple[CollectionSpec, ...] = (
-    CollectionSpec(
-        id="admin_areas",
-        title="行政区划 Administrative areas",
-        description="Counties, streets (街道/镇/乡) and communities (社区/村) of Lianyungang, "
-        "keyed by the 12-digit statistical code.",
-        keywords=("行政区划", "admin", "GB/T 2260"),
-        schema_name="grid",
-        table="admin_areas",
-        id_column="code",
-        id_type=_S,
-        geometry_type="MultiPolygon",
-        properties=published(
-            AdminArea,
-            ("code", "name", "level", "parent_code", *_VERSIONED),
-            titles={"code": "12-digit statistical code", "level": "county, street or community"},
-        ),
-        datetime_column="updated_at",
-        counter=Counter(table="grid.admin_areas"),
-    ),
-    CollectionSpec(
-        id="cells",
-        title="单元网格 Grid cells",
-        description="Unit grid cells (单元网格): 15-digit code = community code + sequence.",
-        keywords=("网格", "grid"),
-        schema_name="grid",
-        table="cells",
-        id_column="id",
-        id_type=_I,
-        properties=published(
-            Cell,
-            ("code", "name", "community_code", *_VERSIONED),
-            titles={"code": "15-digit grid code"},
-        ),
-        datetime_column="updated_at",
-        counter=Counter(table="grid.cells"),
-    ),
-    CollectionSpec(
-        id="buildings",
-        title="建筑物 Buildings",
-        description="Building footprints with their standard address and grid cell (房进格).",
-        keywords=("建筑", "buildings"),
-        schema_name="grid",
-        table="buildings",
-        id_column="id",
-        id_type=_I,
-        properties=published(Building, _BUILDING_COLUMNS),
-        datetime_column="updated_at",
-        counter=Counter(table="grid.buildings"),
-    ),
-)
+_I = PropType.INTEGER
 
 _PLAN_PROPS = published(
     Feature,
@@ -124,9 +70,16 @@ def _extent(conn: Connection, spec: CollectionSpec) -> Extent:
 
 
 def grid_collections(conn: Connection) -> Iterator[CollectionSpec]:
-    """Administrative areas, grid cells and buildings (never persons or households)."""
+    """Administrative areas, grid cells, buildings, and (for keyed callers only) houses,
+    households and persons located by their building."""
+    buildings = Extent()
     for spec in GRID_SPECS:
-        yield spec.model_copy(update={"extent": _extent(conn, spec)})
+        if spec.audience is Audience.PUBLIC:
+            extent = _extent(conn, spec)
+            buildings = extent if spec.table == "buildings" else buildings
+        else:  # located at their buildings: the views' extent is theirs (cheaper to read)
+            extent = Extent(bbox=buildings.bbox)
+        yield spec.model_copy(update={"extent": extent})
 
 
 def plan_collections(conn: Connection) -> Iterator[CollectionSpec]:

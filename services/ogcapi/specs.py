@@ -89,12 +89,25 @@ class Counter(BaseModel):
     part: str = ""
 
 
+class Audience(StrEnum):
+    """Who may see a collection: everybody, or only callers with an API key."""
+
+    PUBLIC = "public"
+    KEYED = "keyed"
+
+
 class CollectionSpec(BaseModel):
     """A feature collection: the whitelist of table, columns and fixed conditions.
 
     ``fixed`` are ``column = value`` conditions every query carries (values bound), e.g. a
     plan layer version. ``counter`` names the exact count of the unfiltered collection kept
     by the database (see migration 0004); without it, counts are taken per request.
+
+    Rights and edits (services/auth/access.py decides): ``audience`` says who sees the
+    collection; ``worker_column`` names the column holding the worker whose cells hold a
+    row (a grid worker sees only their rows); ``version_column`` is the row version an
+    item's ``ETag`` comes from; ``edit_table`` is the grid table written by POST, PUT,
+    PATCH and DELETE (None: read-only).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -114,6 +127,10 @@ class CollectionSpec(BaseModel):
     fixed: tuple[tuple[str, int | str], ...] = ()
     counter: Counter | None = None
     extent: Extent = Extent()
+    audience: Audience = Audience.PUBLIC
+    worker_column: str | None = None
+    version_column: str | None = None
+    edit_table: str | None = None
 
     @field_validator("id")
     @classmethod
@@ -130,8 +147,11 @@ class CollectionSpec(BaseModel):
     def _consistent(self) -> CollectionSpec:
         if self.id_type not in (PropType.INTEGER, PropType.STRING):
             raise ValueError(f"{self.id}: the id is an integer or a string")
-        if self.datetime_column is not None:
-            check_identifier(self.datetime_column)
+        for column in (self.datetime_column, self.worker_column, self.version_column):
+            if column is not None:
+                check_identifier(column)
+        if self.edit_table is not None:
+            check_identifier(self.edit_table)
         for column, _ in self.fixed:
             check_identifier(column)
         names = [p.name for p in self.properties]

@@ -3,9 +3,10 @@
 ``counts.stamps`` (migration 0007) grows a serial with every statement that changes a
 published table. A feature answer's ``ETag`` hashes that serial with everything else the
 body depends on (the collection's definition, the query string, the media type, the base
-URL); ``Last-Modified`` is the stamp's time. The stamp is read in the same statement as the
-features (one round trip), or alone, before any feature is read, when the client sent a
-conditional request: a ``304`` then costs one index lookup.
+URL); ``Last-Modified`` is the stamp's time. The stamp is read in the same statement as
+the features (one round trip), or alone, before any feature is read, when the client sent a
+conditional request: a ``304`` then costs one index lookup. One versioned row (an item of
+the grid) is tagged by its version instead: what ``If-Match`` on an edit compares.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import re
 from typing import Any, Final
 
 from services.http.caching import Validators, validators_for
@@ -56,6 +58,25 @@ def validators(
     if serial is None:
         return None
     return validators_for((int(serial), _definition(spec), *request_parts), changed_at)
+
+
+_ROW_TAG: Final = re.compile(r'^(?:W/)?"v(\d{1,9})(?:-[0-9a-f]{1,32})?"$')
+
+
+def row_validators(
+    version: int, modified: dt.datetime | None, spec: CollectionSpec, *request_parts: object
+) -> Validators:
+    """Validators of one versioned row: a strong tag ``"v{version}-{digest}"`` whose digest
+    covers the representation (CRS, properties, media type, base URL), and the time the
+    row last changed."""
+    digest = validators_for((_definition(spec), *request_parts)).etag.strip('W/"')[:12]
+    return Validators(f'"v{version}-{digest}"', modified)
+
+
+def tag_version(tag: str) -> int | None:
+    """The row version an ETag of :func:`row_validators` names; None if it names none."""
+    found = _ROW_TAG.match(tag.strip())
+    return int(found.group(1)) if found else None
 
 
 async def read_stamp(pool: AsyncPool, spec: CollectionSpec) -> tuple[Any, dt.datetime | None]:

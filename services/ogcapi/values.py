@@ -39,9 +39,10 @@ def check_text(value: str, what: str, max_chars: int | None = 10_000) -> str:
 
 
 def parse_integer(value: str, what: str) -> int:
-    if not _INTEGER.match(value.strip()):
+    text = value.strip()  # Python's whitespace (\x1c-\x1f too), which int() does not take
+    if not _INTEGER.match(text):
         raise BadRequestError(f"{what}: {value[:100]!r} is not an integer")
-    number = int(value)
+    number = int(text)
     if abs(number) > INT64:
         raise BadRequestError(f"{what}: {value[:100]!r} is out of range")
     return number

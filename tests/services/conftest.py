@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -160,3 +161,85 @@ def ogc(ogc_base: str) -> Iterator[httpx.Client]:
     """An HTTP client for the OGC API (relative URLs start below ``/ogc``)."""
     with httpx.Client(base_url=ogc_base + "/", timeout=60) as http:
         yield http
+
+
+CITY_SECRET = "c" * 40
+"""The platform secret of the ``city`` database and its app (keys, personal fields)."""
+
+
+@pytest.fixture(scope="module")
+def city(database_url: Any, db_settings: DatabaseSettings) -> Iterator[Engine]:
+    """A database of the module's own: the small sample city, migrated and loaded with
+    :data:`CITY_SECRET`, for tests that write (other modules' counts stay as they were)."""
+    import secrets
+
+    from pydantic import SecretStr
+    from sqlalchemy import text
+
+    from gis.engine import create_engine
+    from grid.loader import load_sample
+    from grid.privacy import Keyring
+    from grid.settings import PrivacySettings
+    from services.migrate import upgrade
+    from tests.conftest import SAMPLE, TEMPLATE
+
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    name = f"onemap_city_{secrets.token_hex(4)}"
+    template = "" if db_settings.database_url else f' TEMPLATE "{TEMPLATE}"'
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"{template}'))
+    made = create_engine(database_url.set(database=name))
+    if db_settings.database_url:
+        with made.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    upgrade(made)
+    keyring = Keyring.from_settings(PrivacySettings(secret_key=SecretStr(CITY_SECRET)))
+    with made.begin() as conn:
+        load_sample(conn, SAMPLE, keyring, replace=False)
+    yield made
+    made.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def city_settings(city: Engine, home: Path, **auth: Any) -> Settings:
+    """Settings of an app on the ``city`` database (its secret; keys trusted for 0.5 s)."""
+    from pydantic import SecretStr
+
+    from grid.settings import PrivacySettings
+    from services.settings import AuthSettings
+
+    return Settings(
+        database=DatabaseSettings(
+            database_url=city.url.render_as_string(hide_password=False), home=home
+        ),
+        privacy=PrivacySettings(secret_key=SecretStr(CITY_SECRET)),
+        auth=AuthSettings(**{"cache_seconds": 0.5, **auth}),
+    )
+
+
+@pytest.fixture(scope="module")
+def city_base(city: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app on the ``city`` database; yields ``http://host:port`` (no ``/ogc``)."""
+    yield from serve(city_settings(city, tmp_path_factory.mktemp("city-home")))
+
+
+@pytest.fixture(scope="module")
+def city_key(city: Engine) -> Callable[..., str]:
+    """``city_key(role, worker_id=None)``: a new API key of that role, in the clear."""
+    from pydantic import SecretStr
+
+    from grid.privacy import Keyring
+    from grid.settings import PrivacySettings
+    from services.auth.keys import create_key
+
+    keyring = Keyring.from_settings(PrivacySettings(secret_key=SecretStr(CITY_SECRET)))
+
+    def make(role: str, worker_id: int | None = None, name: str | None = None) -> str:
+        with city.begin() as conn:
+            key, _ = create_key(conn, keyring, role=role, name=name or f"test {role}",
+                                created_by="tests", worker_id=worker_id)  # fmt: skip
+        return key
+
+    return make

@@ -72,7 +72,7 @@ def test_unknown_path_as_html_when_html_is_asked(client: httpx.Client) -> None:
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
 def test_wrong_method_is_an_ogc_405_with_allow(client: httpx.Client, method: str) -> None:
-    response = client.request(method, "/ogc/collections/buildings/items")
+    response = client.request(method, "/ogc/collections/buildings/queryables")
     body = _ogc_body(response, 405)
     assert body["code"] == "MethodNotAllowed"
     assert "GET" in response.headers["allow"]

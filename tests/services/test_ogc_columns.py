@@ -44,6 +44,8 @@ def test_published_columns_exist_in_the_database(engine: Engine) -> None:
     inspector = inspect(engine)
     for spec in GRID_SPECS:
         columns = {c["name"]: c for c in inspector.get_columns(spec.table, spec.schema_name)}
+        view = spec.table.endswith("_located")  # a view's columns all read as nullable
         for prop in spec.properties:
             assert prop.column in columns, f"{spec.id}.{prop.column}"
-            assert columns[prop.column]["nullable"] == prop.nullable, f"{spec.id}.{prop.column}"
+            if not view:
+                assert columns[prop.column]["nullable"] == prop.nullable, f"{spec.id}.{prop.column}"

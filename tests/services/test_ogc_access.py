@@ -1,0 +1,160 @@
+"""Who sees what, over real HTTP against the real app and PostGIS: houses, households and
+persons exist only for callers with a key, masked; a grid worker sees only their cells;
+an admin's unmasked read is logged before it is answered."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+
+from tests.services.conftest import CITY_SECRET
+
+KEYED = ("houses", "households", "persons")
+MASKED_ID = re.compile(r"^[0-9]{6}[*]{8}[0-9]{3}[0-9X]$")
+
+
+@pytest.fixture(scope="module")
+def http(city_base: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"{city_base}/ogc/", timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def worker(city: Engine) -> int:
+    """A worker with persons in their cells."""
+    with city.connect() as conn:
+        return int(
+            conn.execute(
+                text(
+                    "SELECT worker_id FROM grid.persons_located WHERE worker_id IS NOT NULL"
+                    " GROUP BY worker_id ORDER BY count(*) DESC LIMIT 1"
+                )
+            ).scalar_one()
+        )
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _ids(document: dict[str, Any]) -> set[str]:
+    return {c["id"] for c in document["collections"]}
+
+
+def test_anonymous_callers_do_not_know_personal_collections_exist(http: httpx.Client) -> None:
+    listed = http.get("collections").json()
+    assert {"buildings", "cells"} <= _ids(listed) and not set(KEYED) & _ids(listed)
+    for cid in KEYED:
+        for path in (
+            f"collections/{cid}",
+            f"collections/{cid}/items",
+            f"collections/{cid}/items/1",
+            f"collections/{cid}/queryables",
+        ):
+            answer = http.get(path)
+            assert answer.status_code == 404, (path, answer.text)
+            assert answer.json()["code"] == "NotFound"
+    document = http.get("openapi", params={"f": "json"}).json()
+    assert not [p for p in document["paths"] if "/persons" in p or "/households" in p]
+
+
+def test_a_key_shows_the_personal_collections_masked(
+    http: httpx.Client, city_key: Callable[..., str]
+) -> None:
+    key = city_key("planner")
+    assert set(KEYED) <= _ids(http.get("collections", headers=_auth(key)).json())
+    page = http.get("collections/persons/items", params={"limit": 50}, headers=_auth(key))
+    assert page.status_code == 200, page.text
+    assert "Authorization" in page.headers["Vary"]
+    people = [f["properties"] for f in page.json()["features"]]
+    assert people and all("*" in p["name"] for p in people)
+    assert all(MASKED_ID.match(p["citizen_id"]) for p in people if p["citizen_id"])
+    assert all("****" in p["phone"] for p in people if p["phone"])
+    assert not any(k.endswith(("_enc", "_hash")) or k == "birth_date" for p in people for k in p)
+    document = http.get("openapi", params={"f": "json"}, headers=_auth(key)).json()
+    assert "/collections/persons/items" in document["paths"]
+    # the same URL without the key: the collection is gone again
+    assert http.get("collections/persons/items").status_code == 404
+
+
+def test_keyed_collections_are_json_only(http: httpx.Client, city_key: Callable[..., str]) -> None:
+    key = city_key("admin")
+    answer = http.get("collections/persons/items", params={"f": "html"}, headers=_auth(key))
+    assert answer.status_code == 406 and "served as JSON" in answer.text  # a page for a page
+
+
+def test_a_grid_worker_sees_only_the_rows_of_their_cells(
+    http: httpx.Client, city: Engine, city_key: Callable[..., str], worker: int
+) -> None:
+    key = city_key("grid_worker", worker)
+    for cid, view in (
+        ("persons", "persons_located"),
+        ("houses", "houses_located"),
+        ("households", "households_located"),
+    ):
+        with city.connect() as conn:
+            mine = conn.execute(
+                text(f"SELECT count(*) FROM grid.{view} WHERE worker_id = :w"), {"w": worker}
+            ).scalar_one()
+            other = conn.execute(
+                text(f"SELECT min(id) FROM grid.{view} WHERE worker_id IS DISTINCT FROM :w"),
+                {"w": worker},
+            ).scalar_one()
+        page = http.get(f"collections/{cid}/items", params={"limit": 10000}, headers=_auth(key))
+        assert page.status_code == 200, page.text
+        body = page.json()
+        assert body["numberMatched"] == mine == len(body["features"]) > 0
+        assert {f["properties"]["worker_id"] for f in body["features"]} == {worker}
+        hidden = http.get(f"collections/{cid}/items/{other}", headers=_auth(key))
+        assert hidden.status_code == 404, hidden.text
+
+
+def test_only_an_admin_with_a_reason_reads_unmasked_and_the_read_is_logged(
+    http: httpx.Client, city: Engine, city_key: Callable[..., str]
+) -> None:
+    from pydantic import SecretStr
+
+    from grid.privacy import Keyring
+    from grid.settings import PrivacySettings
+
+    admin, planner = city_key("admin", name="区网格中心 admin"), city_key("planner")
+    reason = {"X-Reveal-Reason": urllib.parse.quote("案件 2026-118 核查户籍")}
+    refused = http.get("collections/persons/items", headers={**_auth(planner), **reason})
+    assert refused.status_code == 403
+    short = http.get("collections/persons/items", headers={**_auth(admin), "X-Reveal-Reason": "x"})
+    assert short.status_code == 400
+    with city.connect() as conn:
+        logged_before = conn.execute(text("SELECT count(*) FROM audit.access_log")).scalar_one()
+    page = http.get(
+        "collections/persons/items", params={"limit": 3}, headers={**_auth(admin), **reason}
+    )
+    assert page.status_code == 200, page.text
+    assert page.headers["Cache-Control"] == "no-store" and "ETag" not in page.headers
+    people = page.json()["features"]
+    keyring = Keyring.from_settings(PrivacySettings(secret_key=SecretStr(CITY_SECRET)))
+    with city.connect() as conn:
+        logged = conn.execute(
+            text("SELECT accessed_by, reason, row_id FROM audit.access_log ORDER BY id OFFSET :n"),
+            {"n": logged_before},
+        ).all()
+        for person in people:
+            enc = conn.execute(
+                text("SELECT citizen_id_enc, name FROM grid.persons WHERE id = :id"),
+                {"id": person["id"]},
+            ).one()
+            assert person["properties"]["name"] == enc.name
+            if enc.citizen_id_enc:
+                plain = keyring.decrypt(enc.citizen_id_enc)
+                assert person["properties"]["citizen_id"] == plain
+    assert sorted(int(r.row_id) for r in logged) == sorted(p["id"] for p in people)
+    assert {(r.accessed_by, r.reason) for r in logged} == {
+        ("区网格中心 admin", "案件 2026-118 核查户籍")
+    }
+    other = http.get("collections/buildings/items", headers={**_auth(admin), **reason})
+    assert other.status_code == 400
