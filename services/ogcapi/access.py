@@ -92,7 +92,15 @@ def allowed_methods(
     caller: Principal, spec: CollectionSpec, settings: AuthSettings, *, item: bool
 ) -> tuple[str, ...]:
     """The methods ``caller`` may use on the items (``item=False``) or one item."""
-    if spec.edit_table is None or edit_refusal(caller, spec, settings) is not None:
+    if edit_refusal(caller, spec, settings) is not None:
+        return READ_METHODS
+    return methods_taken(spec, item=item)
+
+
+def methods_taken(spec: CollectionSpec, *, item: bool) -> tuple[str, ...]:
+    """The methods the items (``item=False``) or one item take from anybody with the right:
+    any other is a 405 whoever asks."""
+    if spec.edit_table is None:
         return READ_METHODS
     made = spec.edit_table not in SPLIT_AND_MERGED
     writes = ("PUT", "PATCH", *(("DELETE",) if made else ())) if item else ("POST",) * made

@@ -116,11 +116,13 @@ class EditRoutes(RouteBase):
         """The caller and the collection, if the caller may write it; else 401/403/404/405."""
         caller = principal_of(request)
         spec = await self._spec(request, request.path_params["cid"])
-        allowed = access.allowed_methods(caller, spec, self.service.settings.auth, item=item)
-        if spec.edit_table is None:
-            raise MethodNotAllowedError(
-                f"{spec.id} is read-only", headers={"Allow": ", ".join(allowed)}
-            )
+        if request.method not in access.methods_taken(spec, item=item):
+            allowed = access.allowed_methods(caller, spec, self.service.settings.auth, item=item)
+            why = "is read-only" if spec.edit_table is None else (
+                f"does not take {request.method}: cells are made and removed by splitting and "
+                "merging (onemap grid split/merge)"
+            )  # fmt: skip
+            raise MethodNotAllowedError(f"{spec.id} {why}", headers={"Allow": ", ".join(allowed)})
         if caller.role == "public":
             raise UnauthorisedError(
                 "changing features needs an API key", headers={"WWW-Authenticate": CHALLENGE}
@@ -128,12 +130,6 @@ class EditRoutes(RouteBase):
         refusal = access.edit_refusal(caller, spec, self.service.settings.auth)
         if refusal is not None:
             raise ForbiddenError(refusal)
-        if request.method not in allowed:
-            raise MethodNotAllowedError(
-                f"{request.method} is not taken by {spec.id} "
-                "(cells are made and removed by splitting and merging: onemap grid split/merge)",
-                headers={"Allow": ", ".join(allowed)},
-            )
         return caller, spec
 
     async def _body(self, request: Request, accepted: tuple[str, ...]) -> dict[str, object]:

@@ -25,11 +25,17 @@ from starlette.responses import Response
 from grid import edits
 from grid.errors import GridError
 from grid.privacy import mask_name
+from services.auth.gate import CHALLENGE
 from services.auth.routes import principal_of
 from services.ogcapi import access, features
 from services.ogcapi.edit_bodies import FEATURE_TYPES
 from services.ogcapi.edit_routes import EditRoutes, actor_of, grid_error, if_match_version
-from services.ogcapi.errors import BadRequestError, ForbiddenError, NotFoundError
+from services.ogcapi.errors import (
+    BadRequestError,
+    ForbiddenError,
+    NotFoundError,
+    UnauthorisedError,
+)
 from services.ogcapi.route_base import JSON, json_response
 from services.ogcapi.specs import CollectionSpec
 
@@ -107,7 +113,7 @@ class HistoryRoutes(EditRoutes):
             if not exists and caller.role not in ("planner", "admin"):
                 raise NotFoundError(f"no feature {fid[:100]!r} in {spec.id}")
             changes = await self._read(lambda conn: edits.history(conn, table, fid))
-            if not changes:
+            if not changes and not exists:  # a row bulk-loaded and never changed has none
                 raise NotFoundError(f"no feature {fid[:100]!r} in {spec.id}")
             base = self._base(request)
             item_url = f"{base}/collections/{spec.id}/items/{fid}"
@@ -142,9 +148,13 @@ class HistoryRoutes(EditRoutes):
             caller = principal_of(request)
             spec = await self._spec(request, request.path_params["cid"])
             fid = request.path_params["fid"]
+            if spec.edit_table is None:
+                raise NotFoundError(f"{spec.id} keeps no history")
+            if caller.role == "public":
+                raise UnauthorisedError(
+                    "reverting needs an API key", headers={"WWW-Authenticate": CHALLENGE}
+                )
             if not access.may_revert(caller, spec):
-                if caller.role == "public":
-                    await self._editable(request, item=True)  # 401 with the challenge
                 raise ForbiddenError("reverting needs a planner's or an admin's key")
             document = await self._body(request, FEATURE_TYPES)
             version = document.get("version")

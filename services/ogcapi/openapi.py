@@ -10,7 +10,8 @@ shorter and cannot promise a route that does not answer. Every schema is in
 
 One path per collection (pygeoapi's convention, kept): each collection's ``/items`` takes
 its own queryables as parameters and returns its own properties. Every path answers GET
-and HEAD (Starlette adds HEAD to GET routes), nothing else. The feature schemas describe
+and HEAD (Starlette adds HEAD to GET routes); items also answer OPTIONS, and editable
+collections the Part 4 writes, history and revert (openapi_writes.py). The feature schemas describe
 our SQL-built GeoJSON, the only GeoJSON the routes serve.
 """
 
@@ -33,6 +34,12 @@ from services.ogcapi.openapi_schemas import (
     ref,
     schema_ref,
     static_schemas,
+)
+from services.ogcapi.openapi_writes import (
+    EDIT_SCHEMAS,
+    SECURITY_SCHEMES,
+    write_paths,
+    write_schemas,
 )
 from services.ogcapi.pages import MAX_CURSOR
 from services.ogcapi.params import ITEMS_PARAMETERS, MAX_OFFSET
@@ -339,22 +346,29 @@ def build(config: Mapping[str, Any], registry: Registry, settings: OgcSettings) 
     routes = _server_routes()
     schemas: dict[str, Json] = static_schemas()
     tags: list[Json] = [{"name": SERVER_TAG, "description": "The API and its collections."}]
+    writes: dict[str, Json] = {}
     for spec in registry.specs.values():
         routes += _collection_routes(spec, settings)
         schemas[feature_name(spec)] = feature_schema(spec)
         schemas[features_name(spec)] = feature_collection_schema(spec)
+        schemas.update(write_schemas(spec))
+        writes.update(write_paths(spec))
         tags.append({"name": spec.id, "description": spec.description or spec.title})
     info = _info(config.get("metadata", {}))
+    paths = {route.path: _operations(route) for route in routes}
+    for path, operations in writes.items():
+        paths.setdefault(path, {}).update(operations)
     document = {
         "openapi": OPENAPI_VERSION,
         "info": info,
         "servers": [{"url": str(config["server"]["url"]), "description": info["title"]}],
         "tags": tags,
-        "paths": {route.path: _operations(route) for route in routes},
+        "paths": paths,
         "components": {
-            "schemas": schemas,
+            "schemas": {**schemas, **EDIT_SCHEMAS},
             "parameters": {"f": _format(METADATA_FORMATS), "lang": _LANG},
             "responses": COMMON_RESPONSES,
+            "securitySchemes": SECURITY_SCHEMES,
         },
     }
     return copy.deepcopy(document)  # no part shared with the module's constants

@@ -79,6 +79,14 @@ def test_a_key_shows_the_personal_collections_masked(
     assert not any(k.endswith(("_enc", "_hash")) or k == "birth_date" for p in people for k in p)
     document = http.get("openapi", params={"f": "json"}, headers=_auth(key)).json()
     assert "/collections/persons/items" in document["paths"]
+    person = document["paths"]["/collections/persons/items/{featureId}"]
+    assert {"get", "put", "patch", "delete", "options"} <= set(person)
+    body = person["patch"]["requestBody"]["content"]["application/merge-patch+json"]["schema"]
+    name = body["$ref"].rsplit("/", 1)[-1]
+    assert (
+        "citizen_id"
+        in document["components"]["schemas"][name]["properties"]["properties"]["properties"]
+    )
     # the same URL without the key: the collection is gone again
     assert http.get("collections/persons/items").status_code == 404
 
