@@ -183,6 +183,11 @@ def _authorise(conn: Connection, table: Table, key: int | str, actor: Actor, whe
         raise NotAuthorisedError(f"grid workers may not edit {table.name}")
     assert isinstance(key, int)
     if not in_worker_cells(conn, table.name, key, actor.worker_id):
+        if when == "new":
+            raise NotAuthorisedError(
+                f"the new row of {table.name} would not be in a cell assigned to worker "
+                f"{actor.worker_id}"
+            )
         where = "is not" if when == "before" else "would no longer be"
         raise NotAuthorisedError(
             f"{table.name} {key} {where} in a cell assigned to worker {actor.worker_id}"
@@ -295,7 +300,7 @@ def insert_row(
     try:
         with conn.begin_nested(), acting_as(conn, actor.label):
             key = conn.execute(insert(table).values(prepared).returning(_key(table))).scalar_one()
-            _authorise(conn, table, key, actor, "after")
+            _authorise(conn, table, key, actor, "new")
             return key  # type: ignore[no-any-return]
     except DBAPIError as exc:
         raise _translate(exc, table, "(new)") from None

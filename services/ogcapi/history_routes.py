@@ -3,8 +3,9 @@
 ``GET /collections/{id}/items/{fid}/history``: every recorded change, oldest first, with
 who made it, when, which fields it changed and the row as it was after it (masked: no
 ciphertext or hash, a person's name and birth date shown as the masked view shows them,
-no geometry; ``geometryChanged`` says when it moved). Whoever sees the item sees its
-history; planners and admins also see the history of a deleted row.
+no geometry; ``geometryChanged`` says when it moved). It needs a key (it names the workers
+who made the changes); whoever has one and sees the item sees its history; planners and
+admins also see the history of a deleted row.
 
 ``POST /collections/{id}/items/{fid}/revert`` with ``{"version": n}``: the row becomes as
 it was at version ``n`` (a deleted row comes back), itself a new audited version. Planners
@@ -108,6 +109,10 @@ class HistoryRoutes(EditRoutes):
             fid = request.path_params["fid"]
             if spec.edit_table is None or spec.version_column is None:
                 raise NotFoundError(f"{spec.id} keeps no history")
+            if caller.role == "public":  # it names who changed what: workers' names
+                raise UnauthorisedError(
+                    "a history needs an API key", headers={"WWW-Authenticate": CHALLENGE}
+                )
             table = spec.edit_table
             exists = await self._seen(request, spec, fid)
             if not exists and caller.role not in ("planner", "admin"):

@@ -224,10 +224,10 @@ def _write_paths(spec: CollectionSpec, base: str, item: str) -> dict[str, Json]:
         )  # fmt: skip
     history: Json = {
         "summary": f"{spec.title}: a feature's versions", "tags": [spec.id],
-        "operationId": f"getHistory.{spec.id}",
+        "operationId": f"getHistory.{spec.id}", "security": SECURITY,
         "responses": {"200": {"description": "Every recorded change, oldest first (masked).",
                               "content": {JSON: {"schema": schema_ref("History")}}},
-                      **_errors("400", "404", "503")},
+                      **_errors("400", "401", "404", "503")},
     }  # fmt: skip
     found[f"{item}/history"] = {
         "get": history,

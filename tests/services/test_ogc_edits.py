@@ -314,7 +314,7 @@ def test_history_lists_who_changed_which_fields(
     assert updates and "floors" in updates[0]["changed"]
     assert all(s["changedBy"] for s in updates)
     anonymous = http.get(f"{path}/history")
-    assert anonymous.status_code == 200  # buildings are public: so is their history
+    assert anonymous.status_code == 401  # it names the workers who changed the building
     hidden = http.get(f"collections/persons/items/{places['person']}/history")
     assert hidden.status_code == 404
 

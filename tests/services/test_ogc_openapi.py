@@ -186,8 +186,8 @@ def test_every_documented_operation_answers(
     for path, operations in document["paths"].items():
         url = _url(path, feature_ids)
         for method, operation in operations.items():
-            if method not in METHODS:
-                continue  # writes: test_ogc_edits.py
+            if method not in METHODS or "security" in operation:
+                continue  # writes and histories need a key: test_ogc_edits.py
             documented = operation["responses"]["200"].get("content", {})
             for f in _formats(operation, document):
                 params = {"f": f} if f else {}
