@@ -205,11 +205,20 @@ _CONCURRENT: Final = frozenset({"40001", "40P01"})
 refuse to overwrite a row changed since the snapshot) and deadlock."""
 
 
+_REFUSED_VALUE: Final = ("22", "23", "P0")
+"""SQLSTATE classes of a value the database refuses: data exceptions, integrity constraint
+violations, and exceptions raised by our triggers. Anything else (a lost connection, a
+server shutting down) is not the editor's fault and is raised as it is."""
+
+
 def _translate(exc: DBAPIError, table: Table, key: int | str) -> GridError:
-    if getattr(exc.orig, "sqlstate", None) in _CONCURRENT:
+    state = str(getattr(exc.orig, "sqlstate", None) or "")
+    if state in _CONCURRENT:
         return ConflictError(
             f"{table.name} {key} was changed by a concurrent edit: reload it and edit again"
         )
+    if not state.startswith(_REFUSED_VALUE):
+        raise exc
     diag = getattr(exc.orig, "diag", None)
     detail = getattr(diag, "message_primary", None) or str(exc.orig).splitlines()[0]
     return InvalidValueError(f"{table.name} {key}: the database refused the change ({detail})")

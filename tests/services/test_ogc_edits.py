@@ -539,3 +539,143 @@ def test_a_dump_after_the_writes_holds_no_plain_personal_data(city: Engine, tmp_
     content = out.read_text()
     assert _citizen_id("19900101", "777") not in content and "13912345678" not in content
     assert "320703199207181316" not in content  # a citizen ID of the sample city
+
+
+def test_a_write_is_seen_at_once_by_every_server_process(
+    city: Engine, keys: dict[str, str], places: dict[str, Any], tmp_path: Path
+) -> None:
+    """``onemap serve --workers 2``: after a write through one process, every answer from
+    either process has the new ETag and count (nothing is cached per process)."""
+    import os
+    import sys
+    import time
+
+    from tests.services.conftest import CITY_SECRET, ROOT, free_port
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "ONEMAP_DATABASE_URL": city.url.render_as_string(hide_password=False),
+        "ONEMAP_SECRET_KEY": CITY_SECRET,
+        "ONEMAP_HOME": str(tmp_path),
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "services.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}/ogc"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "serve did not start"
+            time.sleep(0.2)
+        key = keys["w1"]
+        item = f"{base}/collections/buildings/items/{places['b1']}"
+        houses = f"{base}/collections/houses/items"
+
+        def fresh_reads() -> tuple[set[str], set[int]]:
+            """ETags and counts from 12 new connections (spread over both processes)."""
+            tags, counts = set(), set()
+            for _ in range(12):
+                with httpx.Client(headers=_h(key)) as once:
+                    tags.add(once.get(item).headers["ETag"])
+                    counts.add(once.get(houses, params={"limit": 1}).json()["numberMatched"])
+            return tags, counts
+
+        (etag,), (count,) = fresh_reads()
+        patched = httpx.patch(
+            item,
+            json={"properties": {"floors": 11}},
+            headers=_h(key, **{"If-Match": etag, "Content-Type": MERGE}),
+        )
+        assert patched.status_code == 200, patched.text
+        made = httpx.post(
+            houses,
+            headers=_h(key),
+            json={
+                "type": "Feature",
+                "geometry": None,
+                "properties": {
+                    "building_id": places["b1"],
+                    "unit": "W",
+                    "floor": 1,
+                    "room": "two-processes",
+                },
+            },
+        )
+        assert made.status_code == 201, made.text
+        assert fresh_reads() == ({patched.headers["ETag"]}, {count + 1})
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_connection_dropped_mid_write_writes_nothing(
+    http: httpx.Client, city: Engine, keys: dict[str, str], places: dict[str, Any]
+) -> None:
+    """The row is locked by another session, so the PATCH waits inside its transaction; its
+    backend is then killed: the answer is a 503, and no version or audit row was added."""
+    import time
+
+    path = f"collections/buildings/items/{places['b1']}"
+    etag = _get(http, path, keys["admin"]).headers["ETag"]
+    before, audited = (
+        _version(city, "buildings", places["b1"]),
+        len(_audit(city, "buildings", places["b1"])),
+    )
+    answers: list[httpx.Response] = []
+    with city.connect() as holder:
+        holder.begin()
+        holder.execute(
+            text("SELECT 1 FROM grid.buildings WHERE id = :id FOR UPDATE"), {"id": places["b1"]}
+        )
+        writer = threading.Thread(
+            target=lambda: answers.append(
+                http.patch(
+                    path,
+                    json={"properties": {"floors": 12}},
+                    headers=_h(keys["admin"], **{"If-Match": etag, "Content-Type": MERGE}),
+                )
+            )
+        )
+        writer.start()
+        killed = 0
+        for _ in range(100):
+            killed = holder.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    " AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+            if killed:
+                break
+            time.sleep(0.05)
+        holder.rollback()
+        writer.join(timeout=30)
+    assert killed == 1
+    assert answers and answers[0].status_code == 503, answers[0].text if answers else None
+    assert answers[0].json()["code"] == "ServiceUnavailable"
+    assert _version(city, "buildings", places["b1"]) == before
+    assert len(_audit(city, "buildings", places["b1"])) == audited
+    again = _get(http, path, keys["admin"])  # the pool recovered
+    assert again.headers["ETag"] == etag
