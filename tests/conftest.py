@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -97,3 +99,41 @@ def conn(engine: Engine) -> Iterator[Connection]:
             yield connection
         finally:
             transaction.rollback()
+
+
+@contextmanager
+def scratch_database(
+    database_url: URL, db_settings: DatabaseSettings, prefix: str
+) -> Iterator[Engine]:
+    """An empty database (PostGIS only) on the session's server, dropped afterwards."""
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    template = "" if db_settings.database_url else f' TEMPLATE "{TEMPLATE}"'
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"{template}'))
+    made = create_engine(database_url.set(database=name))
+    if db_settings.database_url:
+        with made.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    try:
+        yield made
+    finally:
+        made.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def pg_dump(engine: Engine, *options: str) -> str:
+    """What the server's own ``pg_dump`` writes of the engine's database (SQL text)."""
+    url = engine.url
+    program = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dump"))[-1]
+    command = [str(program), "-h", str(url.host), "-p", str(url.port), "-U", str(url.username),
+               *options, str(url.database)]  # fmt: skip
+    return subprocess.run(
+        command,
+        env={**os.environ, "PGPASSWORD": str(url.password)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout

@@ -5,7 +5,6 @@ today's code never changes what a fresh database gets from an old migration."""
 from __future__ import annotations
 
 import ast
-import secrets
 import sys
 from collections.abc import Iterator
 
@@ -17,7 +16,6 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
 
-from gis.engine import create_engine
 from gis.settings import DatabaseSettings
 from grid import audit
 from services.migrate import (
@@ -29,7 +27,7 @@ from services.migrate import (
     include_object,
     upgrade,
 )
-from tests.conftest import TEMPLATE
+from tests.conftest import scratch_database
 
 OURS = (*SCHEMAS, "counts")
 """Our schemas, with the bookkeeping one the models leave out (migration 0004)."""
@@ -41,17 +39,8 @@ MIGRATION_IMPORTS = {"alembic", "sqlalchemy", "geoalchemy2"}
 @pytest.fixture(scope="module")
 def fresh(database_url: URL, db_settings: DatabaseSettings) -> Iterator[Engine]:
     """An empty database (PostGIS only) on the session's server, dropped afterwards."""
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    name = f"onemap_migrations_{secrets.token_hex(3)}"
-    template = "" if db_settings.database_url else f' TEMPLATE "{TEMPLATE}"'
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"{template}'))
-    engine = create_engine(database_url.set(database=name))
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(database_url, db_settings, "onemap_migrations") as engine:
+        yield engine
 
 
 def _schema_diff(engine: Engine) -> list[object]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import subprocess
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -14,6 +12,7 @@ from grid.edits import Actor, update
 from grid.errors import GridError, NotFoundError, ReasonRequiredError
 from grid.privacy import Keyring, find_by_citizen_id, mask_name, persons, reveal
 from grid.sheets import import_sheet
+from tests.conftest import pg_dump
 from tests.grid.conftest import GRID, A, Site, build_site, citizen_id, drop_site
 
 
@@ -85,27 +84,7 @@ def test_reveal_needs_a_reason_and_is_logged_before_returning(site: Site, engine
 
 
 def _dump(engine: Engine) -> str:
-    url = engine.url
-    pg_dump = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dump"))[-1]
-    return subprocess.run(
-        [
-            str(pg_dump),
-            "-h",
-            str(url.host),
-            "-p",
-            str(url.port),
-            "-U",
-            str(url.username),
-            "--data-only",
-            "--schema=grid",
-            "--schema=audit",
-            str(url.database),
-        ],
-        env={**os.environ, "PGPASSWORD": str(url.password)},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    return pg_dump(engine, "--data-only", "--schema=grid", "--schema=audit")
 
 
 def test_a_dump_after_edits_and_a_sheet_import_holds_no_plain_id_or_phone(

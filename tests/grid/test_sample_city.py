@@ -11,10 +11,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import os
 import re
 import shutil
-import subprocess
 from collections import Counter
 from functools import cache
 from pathlib import Path
@@ -24,7 +22,6 @@ import numpy as np
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.engine import URL
 
 from gis.geometry import CGCS2000_GEOD
 from gis.io import read_vector
@@ -35,7 +32,7 @@ from grid.privacy import Keyring, mask_citizen_id
 from samples.grid.city import generate
 from samples.grid.partition import row_major
 from samples.grid.people import MOBILE_PREFIXES
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, pg_dump
 
 LIANYUNGANG = {"320703", "320704", "320705", "320706", "320707", "320721", "320722", "320723",
                "320724"}  # fmt: skip
@@ -361,14 +358,7 @@ def test_personal_fields_are_encrypted_hashed_and_masked(
 
 
 def test_database_dump_holds_no_plain_citizen_id_or_phone(engine: Engine) -> None:
-    url: URL = engine.url
-    pg_dump = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dump"))[-1]
-    dump = subprocess.run(
-        [str(pg_dump), "-h", str(url.host), "-p", str(url.port), "-U", str(url.username),
-         "--data-only", "--schema=grid", str(url.database)],
-        env={**os.environ, "PGPASSWORD": str(url.password)},
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    dump = pg_dump(engine, "--data-only", "--schema=grid")
     assert "320706" in dump  # the dump is real: codes are there
     plain = {r["citizen_id"] for r in rows("persons.csv")}
     plain |= {r["phone"] for r in rows("persons.csv") if r["phone"]}

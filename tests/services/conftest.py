@@ -171,36 +171,20 @@ CITY_SECRET = "c" * 40
 def city(database_url: Any, db_settings: DatabaseSettings) -> Iterator[Engine]:
     """A database of the module's own: the small sample city, migrated and loaded with
     :data:`CITY_SECRET`, for tests that write (other modules' counts stay as they were)."""
-    import secrets
-
     from pydantic import SecretStr
-    from sqlalchemy import text
 
-    from gis.engine import create_engine
     from grid.loader import load_sample
     from grid.privacy import Keyring
     from grid.settings import PrivacySettings
     from services.migrate import upgrade
-    from tests.conftest import SAMPLE, TEMPLATE
+    from tests.conftest import SAMPLE, scratch_database
 
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    name = f"onemap_city_{secrets.token_hex(4)}"
-    template = "" if db_settings.database_url else f' TEMPLATE "{TEMPLATE}"'
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"{template}'))
-    made = create_engine(database_url.set(database=name))
-    if db_settings.database_url:
+    with scratch_database(database_url, db_settings, "onemap_city") as made:
+        upgrade(made)
+        keyring = Keyring.from_settings(PrivacySettings(secret_key=SecretStr(CITY_SECRET)))
         with made.begin() as conn:
-            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    upgrade(made)
-    keyring = Keyring.from_settings(PrivacySettings(secret_key=SecretStr(CITY_SECRET)))
-    with made.begin() as conn:
-        load_sample(conn, SAMPLE, keyring, replace=False)
-    yield made
-    made.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+            load_sample(conn, SAMPLE, keyring, replace=False)
+        yield made
 
 
 def city_settings(city: Engine, home: Path, **auth: Any) -> Settings:

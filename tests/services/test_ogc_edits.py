@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from grid.codes import citizen_id_check_digit
+from tests.conftest import pg_dump
 
 MERGE = "application/merge-patch+json"
 GEOJSON = "application/geo+json"
@@ -512,31 +513,9 @@ def test_owslib_creates_updates_and_deletes(
     assert api.collection_item_delete("houses", fid)
 
 
-def test_a_dump_after_the_writes_holds_no_plain_personal_data(city: Engine, tmp_path: Path) -> None:
-    url = city.url
-    dump = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dump"))[-1]
-    out = tmp_path / "city.sql"
-    env = {"PGPASSWORD": url.password or ""}
-    done = subprocess.run(
-        [
-            str(dump),
-            "-h",
-            str(url.host),
-            "-p",
-            str(url.port),
-            "-U",
-            str(url.username),
-            "-f",
-            str(out),
-            str(url.database),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    content = out.read_text()
+def test_a_dump_after_the_writes_holds_no_plain_personal_data(city: Engine) -> None:
+    content = pg_dump(city)
+    assert "320703" in content  # the dump is real: codes are there
     assert _citizen_id("19900101", "777") not in content and "13912345678" not in content
     assert "320703199207181316" not in content  # a citizen ID of the sample city
 
