@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import subprocess
@@ -15,11 +16,13 @@ import httpx
 import pytest
 import uvicorn
 from sqlalchemy import Engine
+from sqlalchemy.engine import URL
 
 from gis.settings import DatabaseSettings
 from services.app import create_app
 from services.http import uvicorn_options
 from services.settings import Settings
+from tests.conftest import SERVER_URLS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +34,17 @@ def free_port() -> int:
 
 
 def serve(settings: Settings) -> Iterator[str]:
-    """Run ``create_app(settings)`` under uvicorn in a thread; yield its base URL."""
+    """Run ``create_app(settings)`` under uvicorn in a thread; yield its base URL.
+
+    The app connects as the server's role: settings that name a session database by its
+    owner URL alone get that database's server login (``server_url``), as a deployment sets
+    ``ONEMAP_APP_DATABASE_URL`` beside ``ONEMAP_DATABASE_URL``.
+    """
+    database = settings.database
+    login = SERVER_URLS.get(database.database_url or "")
+    if login and not database.app_database_url:
+        database = database.model_copy(update={"app_database_url": login})
+        settings = dataclasses.replace(settings, database=database)
     port = free_port()
     options = uvicorn_options(settings.http.max_url_bytes, settings.http.max_header_bytes)
     server = uvicorn.Server(
@@ -61,7 +74,9 @@ def ogc_client(url_env: str, home: Path, timeout: float = 60) -> Iterator[httpx.
 
 
 @pytest.fixture(scope="session")
-def url_env(engine: Engine) -> str:
+def url_env(engine: Engine, server_url: URL) -> str:
+    """The session database's owner URL (``ONEMAP_DATABASE_URL``); its server login is
+    known to :func:`serve` from then on."""
     return engine.url.render_as_string(hide_password=False)
 
 
@@ -84,6 +99,7 @@ def onemap(url_env: str, tmp_path: Path) -> Callable[..., subprocess.CompletedPr
         environment = {
             **os.environ,
             "ONEMAP_DATABASE_URL": url_env,
+            "ONEMAP_APP_DATABASE_URL": SERVER_URLS[url_env],
             "ONEMAP_SECRET_KEY": "k" * 40,
             "COLUMNS": "200",
             **(env or {}),
