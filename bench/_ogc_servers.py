@@ -112,13 +112,17 @@ scheduler), where nothing keeps them in order, and p99 grows."""
 
 
 @contextmanager
-def onemap(dsn: str, workers: int, baseline: Path | None = None) -> Iterator[System]:
+def onemap(
+    dsn: str, workers: int, baseline: Path | None = None, server_dsn: str | None = None
+) -> Iterator[System]:
     """This platform; ``baseline``: the same from another source tree (a checkout of an
-    earlier version), with the settings that version was measured with."""
+    earlier version), with the settings that version was measured with. ``server_dsn``: the
+    database as the server logs in (``ONEMAP_APP_DATABASE_URL``), which this version needs."""
     port = _free_port()
     home = WORK / "home"
     env = {
         "ONEMAP_DATABASE_URL": dsn,
+        "ONEMAP_APP_DATABASE_URL": server_dsn or "",
         "ONEMAP_HOME": str(home),
         "ONEMAP_OGC_POOL_SIZE": str(16 if baseline else POOL_SIZE),
         "ONEMAP_OGC_PUBLIC_URL": f"http://127.0.0.1:{port}/ogc",

@@ -50,7 +50,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 
 from bench import _ogc_compare as compare
 from bench import _ogc_load as load
@@ -436,9 +436,16 @@ def run() -> dict[str, object]:
                                "seconds": seconds, "rounds": rounds, "repeats": repeats,
                                "scales": {}}  # fmt: skip
     baseline = _env("ONEMAP_BENCH_BASELINE", "")
+
+    def server_dsn(dsn: str) -> str:
+        """The same database as the HTTP server logs in (the cluster's ``onemap_server``)."""
+        url = server.server_url(make_url(dsn).database)
+        return str(url.render_as_string(hide_password=False))
+
     starters: list[tuple[str, Callable[[str], AbstractContextManager[servers.System]]]] = [
-        ("onemap", lambda dsn: servers.onemap(dsn, workers)),
-        *([("onemap-baseline", lambda dsn: servers.onemap(dsn, workers, baseline=Path(baseline)))]
+        ("onemap", lambda dsn: servers.onemap(dsn, workers, server_dsn=server_dsn(dsn))),
+        *([("onemap-baseline", lambda dsn: servers.onemap(dsn, workers, baseline=Path(baseline),
+                                                          server_dsn=server_dsn(dsn)))]
           if baseline else []),
         ("pygeoapi", lambda dsn: servers.pygeoapi(dsn, workers)),
         ("pygeoapi-4490", lambda dsn: servers.pygeoapi(dsn, workers, storage_4490=True)),

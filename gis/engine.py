@@ -38,6 +38,28 @@ def database_url(settings: DatabaseSettings) -> URL:
     return LocalServer(settings).url()
 
 
+def app_database_url(settings: DatabaseSettings) -> URL:
+    """Where the HTTP server connects, as a role that owns nothing (docs/database-roles.md).
+
+    ``ONEMAP_APP_DATABASE_URL`` when set; else, with the local cluster, its ``onemap_server``
+    login. With ``ONEMAP_DATABASE_URL`` alone it is a `DatabaseError`: the server never falls
+    back to the owner's role.
+    """
+    if settings.app_database_url:
+        return parse_database_url(settings.app_database_url, "ONEMAP_APP_DATABASE_URL").set(
+            drivername="postgresql+psycopg"
+        )
+    if settings.database_url:
+        raise DatabaseError(
+            "ONEMAP_DATABASE_URL is set but ONEMAP_APP_DATABASE_URL is not: the server connects "
+            "with a login role of its own, a member of onemap_app that owns nothing "
+            "(docs/database-roles.md says how to make one)"
+        )
+    from gis.pgserver import LocalServer
+
+    return LocalServer(settings).server_url()
+
+
 def create_engine(url: URL | str, **kwargs: object) -> Engine:
     """An engine for ``url`` with connection checks on checkout."""
     options: dict[str, object] = {"pool_pre_ping": True, "future": True}

@@ -3,7 +3,8 @@
 ``make demo`` and the tests go through this same code, so every CI run proves it. The cluster
 listens on 127.0.0.1 only (no Unix socket), requires a password (scram-sha-256) kept in
 ``<home>/pg.password`` with mode 0600, and runs as the ``postgres`` OS user when the caller is
-root, because ``initdb`` and ``postgres`` refuse to run as root.
+root, because ``initdb`` and ``postgres`` refuse to run as root. Its superuser migrates and
+loads; the HTTP server logs in as ``onemap_server`` (``<home>/server.password``, gis/pgroles.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import NamedTuple
 from sqlalchemy.engine import URL
 
 from gis.errors import DatabaseError
+from gis.pgroles import SERVER_LOGIN, ensure_login, read_secret, secret_file
 from gis.settings import DatabaseSettings
 
 SUPERUSER = "onemap"
@@ -104,6 +106,16 @@ class LocalServer:
                 f"the local cluster has no password file {self.password_file}: "
                 "run `onemap db start` first"
             ) from None
+
+    @property
+    def server_password_file(self) -> Path:
+        """Password of the HTTP server's login (:data:`gis.pgroles.SERVER_LOGIN`)."""
+        return self.home / "server.password"
+
+    def server_url(self, database: str | None = None) -> URL:
+        """URL of a database in this cluster as the HTTP server logs in (owns nothing)."""
+        password = read_secret(self.server_password_file, "run `onemap db start` first")
+        return self.url(database).set(username=SERVER_LOGIN, password=password)
 
     def url(self, database: str | None = None) -> URL:
         """SQLAlchemy URL of a database in this cluster (the platform's one by default)."""
@@ -309,6 +321,10 @@ class LocalServer:
                 ]
             )
         self._wait_ready()
+        import psycopg
+
+        with psycopg.connect(self._dsn("postgres"), autocommit=True) as conn:
+            ensure_login(conn, SERVER_LOGIN, secret_file(self.server_password_file))
         self.ensure_database(self.settings.pg_database)
         return self.status()
 

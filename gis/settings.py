@@ -15,31 +15,26 @@ from gis.errors import DatabaseError
 _EXPECTED = "expected postgresql://user:password@host:port/database"
 
 
-def parse_database_url(value: str) -> URL:
+def parse_database_url(value: str, name: str = "ONEMAP_DATABASE_URL") -> URL:
     """``value`` as a PostgreSQL URL, or a `DatabaseError` naming the part that is wrong.
 
-    The message never repeats ``value``: an unparsable URL cannot be shown with its password
-    masked, so only the faulty part is named.
+    The message names the setting (``name``) but never repeats ``value``: an unparsable URL
+    cannot be shown with its password masked, so only the faulty part is named.
     """
     try:
         url = make_url(value)
     except ArgumentError:
         problem = "it has no scheme" if "://" not in value else "it cannot be parsed"
-        raise DatabaseError(
-            f"ONEMAP_DATABASE_URL is not a database URL ({problem}): {_EXPECTED}"
-        ) from None
+        raise DatabaseError(f"{name} is not a database URL ({problem}): {_EXPECTED}") from None
     except ValueError:  # SQLAlchemy's int() of the port
         raise DatabaseError(
-            f"ONEMAP_DATABASE_URL is not a database URL (its port is not a number): {_EXPECTED}"
+            f"{name} is not a database URL (its port is not a number): {_EXPECTED}"
         ) from None
     if url.get_backend_name() != "postgresql":
-        raise DatabaseError(
-            f"ONEMAP_DATABASE_URL must name a PostgreSQL database, not {url.drivername!r}"
-        )
+        raise DatabaseError(f"{name} must name a PostgreSQL database, not {url.drivername!r}")
     if url.port is not None and not 1 <= url.port <= 65535:
         raise DatabaseError(
-            f"ONEMAP_DATABASE_URL is not a database URL (its port {url.port} is not between "
-            "1 and 65535)"
+            f"{name} is not a database URL (its port {url.port} is not between 1 and 65535)"
         )
     return url
 
@@ -52,7 +47,14 @@ class DatabaseSettings(BaseSettings):
     database_url
         SQLAlchemy URL of an existing PostGIS database. When set, nothing local is started.
         A malformed one fails when the settings are built, with a `DatabaseError` sentence
-        that does not repeat the URL (see :func:`parse_database_url`).
+        that does not repeat the URL (see :func:`parse_database_url`). Its role owns the
+        schema: migrations, sample loads, plan imports and every other CLI command use it.
+    app_database_url
+        The same database as the HTTP server connects to it (``ONEMAP_APP_DATABASE_URL``),
+        with a login role that is a member of ``onemap_app`` and owns nothing
+        (docs/database-roles.md). Required with ``database_url``; unset with the local
+        cluster, whose ``onemap_server`` login (password in ``<home>/server.password``) is
+        used.
     home
         The platform's state directory (local cluster, secrets, caches).
     pg_dir
@@ -68,6 +70,7 @@ class DatabaseSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
 
     database_url: str | None = None
+    app_database_url: str | None = None
     home: Path = Path(".onemap")
     pg_dir: Path = Path("pg")
     pg_port: int = Field(default=55432, ge=1, le=65535)
@@ -84,6 +87,13 @@ class DatabaseSettings(BaseSettings):
         """
         if value:
             parse_database_url(value)
+        return value
+
+    @field_validator("app_database_url")
+    @classmethod
+    def _check_app_database_url(cls, value: str | None) -> str | None:
+        if value:
+            parse_database_url(value, "ONEMAP_APP_DATABASE_URL")
         return value
 
     @property

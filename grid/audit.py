@@ -6,6 +6,9 @@ edits comes from the transaction setting ``onemap.actor`` (:func:`acting_as`), e
 database user. Bulk loads switch per-row work off with :func:`bulk_load` (or the statement
 :data:`BULK_LOAD_STATEMENT`): one summary row per table and operation is written instead,
 and the loader re-links buildings once at the end with :func:`grid.linking.link_buildings`.
+The switch counts only for a role that may TRUNCATE the table (the owner that migrates and
+loads); for others, the HTTP server's role included, it has no effect (migration 0010,
+docs/database-roles.md).
 """
 
 from __future__ import annotations
@@ -102,7 +105,8 @@ def acting_as(conn: Connection, who: str) -> Iterator[None]:
 
 @contextmanager
 def bulk_load(conn: Connection) -> Iterator[None]:
-    """Switch per-row auditing and linking off for the block (same as BULK_LOAD_STATEMENT).
+    """Switch per-row auditing and linking off for the block (same as BULK_LOAD_STATEMENT),
+    for a role that may TRUNCATE the tables; for any other role it changes nothing.
 
     Rows written keep their defaults (version 1, updated_by 'system'); ``audit.changes`` gets
     one row per table and operation. Call :func:`grid.linking.link_buildings` at the end.

@@ -1,6 +1,6 @@
 -- Versioned edits, before/after images and the derived 房进格 link, kept by the database so
--- that edits made in plain SQL are caught too. Installed by grid.audit.install() (migration
--- 0003); every statement is idempotent (CREATE OR REPLACE).
+-- that edits made in plain SQL are caught too. Installed by grid.audit.install() (migrations
+-- 0003 and 0010); every statement is idempotent (CREATE OR REPLACE).
 --
 -- Session settings read here (set them transaction-local: SET LOCAL or set_config(.., true)):
 --   onemap.actor  who edits (updated_by, changed_by); falls back to current_user.
@@ -9,6 +9,13 @@
 --                audit.changes instead. Re-link with grid.linking.link_buildings afterwards.
 --   onemap.link  'on' only while the link itself writes buildings.cell_id/straddles: those
 --                are derived, not edits, so they bump no version and write no image.
+-- The two switches count only for a role that may TRUNCATE the table (its owner, a
+-- superuser, a loader granted TRUNCATE): such a role can already empty it with one summary
+-- row. For every other role, the server's onemap_app included, they have no effect: its
+-- rows are audited, versioned and linked as if they were off (docs/database-roles.md).
+-- The check is in each trigger's WHEN, row by row, so a switch turned on inside the
+-- statement itself changes nothing either. Cell edits still re-link buildings without an
+-- audit image for every role: grid.relink_area and grid.unlink_cell run as the owner.
 
 CREATE OR REPLACE FUNCTION audit.actor() RETURNS text
 LANGUAGE sql STABLE AS $$
@@ -109,14 +116,20 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Re-link the buildings whose box meets area (or other_area): one statement, no audit image.
+-- SECURITY DEFINER: it runs as the owner, for whom the link switch counts, so that an edit of
+-- a cell by any role re-links buildings as derived data; it writes only what the rule
+-- computes. Bulk mode is off while it writes: a caller who may bulk-load has no cell trigger
+-- calling it in bulk mode, so one who has it on here is one for whom it does not count.
 CREATE OR REPLACE FUNCTION grid.relink_area(area geometry, other_area geometry DEFAULT NULL)
 RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     previous CONSTANT text := coalesce(current_setting('onemap.link', true), '');
+    bulk CONSTANT text := coalesce(current_setting('onemap.bulk', true), '');
     moved integer;
 BEGIN
     PERFORM set_config('onemap.link', 'on', true);
+    PERFORM set_config('onemap.bulk', '', true);
     WITH target AS (
         SELECT b.id, best.cell_id, coalesce(best.straddles, false) AS straddles
         FROM grid.buildings AS b
@@ -129,6 +142,7 @@ BEGIN
     WHERE b.id = t.id
       AND (b.cell_id IS DISTINCT FROM t.cell_id OR b.straddles IS DISTINCT FROM t.straddles);
     GET DIAGNOSTICS moved = ROW_COUNT;
+    PERFORM set_config('onemap.bulk', bulk, true);
     PERFORM set_config('onemap.link', previous, true);
     RETURN moved;
 END
@@ -159,25 +173,33 @@ $$;
 
 -- Before a cell goes, its buildings are unlinked as derived data, so that the foreign key's
 -- ON DELETE SET NULL finds nothing to do (it would be an audited edit of every building).
+-- SECURITY DEFINER, bulk mode off while it writes: as grid.relink_area.
 CREATE OR REPLACE FUNCTION grid.unlink_cell() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     previous CONSTANT text := coalesce(current_setting('onemap.link', true), '');
+    bulk CONSTANT text := coalesce(current_setting('onemap.bulk', true), '');
 BEGIN
     PERFORM set_config('onemap.link', 'on', true);
+    PERFORM set_config('onemap.bulk', '', true);
     UPDATE grid.buildings SET cell_id = NULL, straddles = false WHERE cell_id = OLD.id;
+    PERFORM set_config('onemap.bulk', bulk, true);
     PERFORM set_config('onemap.link', previous, true);
     RETURN OLD;
 END
 $$;
 
 -- The triggers. BEFORE row triggers fire in name order: link_cell (sets cell_id) runs before
--- version_audit (takes the after image).
+-- version_audit (takes the after image). Each WHEN tests the switches first (a string
+-- compare), and whether the role may TRUNCATE the table only when one is on.
 DO $$
 DECLARE
     t record;
-    per_row CONSTANT text := '(current_setting(''onemap.bulk'', true) IS DISTINCT FROM ''on'''
-        || ' AND current_setting(''onemap.link'', true) IS DISTINCT FROM ''on'')';
+    may CONSTANT text := 'has_table_privilege(%L::regclass, ''TRUNCATE'')';
+    per_row CONSTANT text := '((current_setting(''onemap.bulk'', true) IS DISTINCT FROM ''on'''
+        || ' AND current_setting(''onemap.link'', true) IS DISTINCT FROM ''on'') OR NOT '
+        || may || ')';
+    bulk CONSTANT text := '(current_setting(''onemap.bulk'', true) = ''on'' AND ' || may || ')';
 BEGIN
     FOR t IN
         SELECT * FROM (VALUES
@@ -189,11 +211,12 @@ BEGIN
         EXECUTE format(
             'CREATE OR REPLACE TRIGGER version_audit BEFORE INSERT OR UPDATE OR DELETE ON grid.%I'
             ' FOR EACH ROW WHEN %s EXECUTE FUNCTION audit.row_change(%L%s)',
-            t.name, per_row, t.key, CASE WHEN t.geom THEN ', ''geom''' ELSE '' END);
+            t.name, format(per_row, 'grid.' || t.name), t.key,
+            CASE WHEN t.geom THEN ', ''geom''' ELSE '' END);
         EXECUTE format(
             'CREATE OR REPLACE TRIGGER bulk_audit AFTER INSERT OR UPDATE OR DELETE ON grid.%I'
-            ' FOR EACH STATEMENT WHEN (current_setting(''onemap.bulk'', true) = ''on'')'
-            ' EXECUTE FUNCTION audit.bulk_change()', t.name);
+            ' FOR EACH STATEMENT WHEN %s EXECUTE FUNCTION audit.bulk_change()',
+            t.name, format(bulk, 'grid.' || t.name));
         EXECUTE format(
             'CREATE OR REPLACE TRIGGER truncate_audit AFTER TRUNCATE ON grid.%I'
             ' FOR EACH STATEMENT EXECUTE FUNCTION audit.bulk_change()', t.name);
@@ -203,17 +226,20 @@ $$;
 
 CREATE OR REPLACE TRIGGER link_cell
 BEFORE INSERT OR UPDATE OF geom ON grid.buildings
-FOR EACH ROW WHEN (current_setting('onemap.bulk', true) IS DISTINCT FROM 'on')
+FOR EACH ROW WHEN (current_setting('onemap.bulk', true) IS DISTINCT FROM 'on'
+                   OR NOT has_table_privilege('grid.buildings'::regclass, 'TRUNCATE'))
 EXECUTE FUNCTION grid.link_building();
 
 CREATE OR REPLACE TRIGGER unlink_buildings
 BEFORE DELETE ON grid.cells
-FOR EACH ROW WHEN (current_setting('onemap.bulk', true) IS DISTINCT FROM 'on')
+FOR EACH ROW WHEN (current_setting('onemap.bulk', true) IS DISTINCT FROM 'on'
+                   OR NOT has_table_privilege('grid.cells'::regclass, 'TRUNCATE'))
 EXECUTE FUNCTION grid.unlink_cell();
 
 CREATE OR REPLACE TRIGGER relink_buildings
 AFTER INSERT OR DELETE OR UPDATE OF geom ON grid.cells
-FOR EACH ROW WHEN (current_setting('onemap.bulk', true) IS DISTINCT FROM 'on')
+FOR EACH ROW WHEN (current_setting('onemap.bulk', true) IS DISTINCT FROM 'on'
+                   OR NOT has_table_privilege('grid.cells'::regclass, 'TRUNCATE'))
 EXECUTE FUNCTION grid.relink_cell();
 
 -- Persons as every ordinary read shows them (docs/domain.md): masked, birth year only.

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from gis.engine import create_engine, database_url
+from gis.engine import app_database_url, create_engine
 from gis.errors import GisError
 from grid.errors import GridError
 from grid.privacy import Keyring
@@ -27,9 +27,13 @@ from services.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
-    """Build the ASGI app from ``settings`` (read from the environment when None)."""
+    """Build the ASGI app from ``settings`` (read from the environment when None).
+
+    Every connection is the server's role (:func:`gis.engine.app_database_url`), which owns
+    nothing: migrations and loads are the CLI's, with the owner's role.
+    """
     settings = settings or Settings()
-    engine = create_engine(database_url(settings.database), pool_size=5)
+    engine = create_engine(app_database_url(settings.database), pool_size=5)
     ogc = OgcService(settings, writer=engine)
     keyring = functools.cache(lambda: Keyring.from_settings(settings.privacy))
     gate = Middleware(

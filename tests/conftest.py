@@ -1,7 +1,9 @@
 """Shared fixtures: a real PostGIS, started by the platform's own code, a fresh database per
 test session (created from a template that has PostGIS), migrated with the real migrations.
+The HTTP server connects to it as the server's role (``server_url``), the rest as its owner.
 
-With ``ONEMAP_DATABASE_URL`` set the tests use that server instead (the user needs CREATEDB).
+With ``ONEMAP_DATABASE_URL`` set the tests use that server instead (the user needs CREATEDB
+and CREATEROLE: the session makes a login for the server, a member of ``onemap_app``).
 """
 
 from __future__ import annotations
@@ -69,6 +71,39 @@ def database_url(db_settings: DatabaseSettings) -> Iterator[URL]:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+SERVER_URLS: dict[str, str] = {}
+"""A session database's owner URL → the same database as the server logs in (``server_url``),
+for the tests that build settings from the owner URL alone (tests/services/conftest.py)."""
+
+
+@pytest.fixture(scope="session")
+def server_url(database_url: URL, db_settings: DatabaseSettings) -> Iterator[URL]:
+    """The session database as the HTTP server connects to it: a login that is a member of
+    ``onemap_app`` and owns nothing. The local cluster's own (``onemap_server``, made by
+    ``LocalServer.start``); on another server, one made for this session and dropped after."""
+    owner = database_url.render_as_string(hide_password=False)
+    if not db_settings.database_url:
+        url = LocalServer(db_settings).server_url(database_url.database)
+        SERVER_URLS[owner] = url.render_as_string(hide_password=False)
+        yield url
+        return
+    import psycopg
+    from psycopg import sql
+
+    from gis.pgroles import ensure_login
+
+    name = f"onemap_test_server_{os.getpid()}_{secrets.token_hex(3)}"
+    password = secrets.token_urlsafe(24)
+    admin = database_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        ensure_login(conn, name, password)
+    url = database_url.set(username=name, password=password)
+    SERVER_URLS[owner] = url.render_as_string(hide_password=False)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
 
@@ -128,3 +129,47 @@ def test_downgrade_to_base_and_upgrade_again(fresh: Engine) -> None:
     assert _schema_diff(fresh) == []
     with fresh.connect() as conn:
         assert _unmodelled(conn) == at_head
+
+
+_PRIVILEGES = """
+SELECT n.nspname || '.' || c.relname, a.grantee::regrole::text, a.privilege_type
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
+     aclexplode(coalesce(c.relacl, acldefault(
+         CASE c.relkind WHEN 'S' THEN 's'::"char" ELSE 'r'::"char" END, c.relowner))) AS a
+WHERE n.nspname = ANY(:s)
+UNION ALL
+SELECT n.nspname, a.grantee::regrole::text, a.privilege_type
+FROM pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n'::"char", n.nspowner))) AS a
+WHERE n.nspname = ANY(:s)
+UNION ALL
+SELECT 'default ' || d.defaclnamespace::regnamespace::text, d.defaclobjtype::text,
+       d.defaclacl::text
+FROM pg_default_acl d
+"""
+"""Who may do what on our relations and schemas, and the default privileges."""
+
+
+def test_downgrade_of_the_newest_revision_restores_the_one_before(fresh: Engine) -> None:
+    """Its triggers, functions and views, and the privileges: migration 0010 grants the
+    server's role (onemap_app) and rewrites triggers, its downgrade must undo both."""
+    head = head_revision()
+    before = ScriptDirectory(str(MIGRATIONS)).get_revision(head).down_revision
+    assert isinstance(before, str)
+    schemas = {"s": [*OURS, "public"]}
+
+    def state() -> tuple[object, ...]:
+        with fresh.connect() as conn:
+            grants = {tuple(r) for r in conn.execute(text(_PRIVILEGES), schemas)}
+            return _unmodelled(conn), grants
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = fresh
+    command.downgrade(config, "base")  # the tests before left it at head
+    upgrade(fresh, before)
+    at_before = state()
+    upgrade(fresh)
+    assert state() != at_before
+    command.downgrade(config, before)
+    assert state() == at_before
+    upgrade(fresh)

@@ -68,11 +68,14 @@ def status() -> None:
 @app.command()
 def url(
     show_password: bool = typer.Option(False, "--show-password", help="Print the password too."),
+    server: bool = typer.Option(
+        False, "--server", help="The HTTP server's URL (its own role, which owns nothing)."
+    ),
 ) -> None:
-    """Print the database URL (for psql, QGIS or ogr2ogr)."""
-    from gis.engine import database_url
+    """Print the database URL (for psql, QGIS or ogr2ogr): the owner's, or the server's."""
+    from gis.engine import app_database_url, database_url
 
-    value = database_url(settings().database)
+    value = (app_database_url if server else database_url)(settings().database)
     text = value.render_as_string(hide_password=not show_password)
     out.print(text.replace("postgresql+psycopg://", "postgresql://"), highlight=False)
 

@@ -40,11 +40,14 @@ def serve(
     """Serve the platform (health, and the APIs as they are built) with uvicorn."""
     import uvicorn
 
+    from gis.engine import app_database_url
     from services.http import uvicorn_options
 
     # Every setting is read here, so a malformed one (ONEMAP_DATABASE_URL ...) is one sentence
-    # before uvicorn starts, not a traceback from each worker importing the app.
+    # before uvicorn starts, not a traceback from each worker importing the app; so is a
+    # missing server login (ONEMAP_APP_DATABASE_URL, or `onemap db start` not yet run).
     config = settings()
+    app_database_url(config.database)
     _listen_without_nagle()
     uvicorn.run(
         "services.asgi:app",

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from gis.engine import create_engine, database_url
+from gis.engine import app_database_url, create_engine, database_url
 from grid.privacy import Keyring
 from services.ogcapi import config, pygeoapi_patches
 from services.ogcapi.pool import AsyncPool, connect_kwargs
@@ -56,12 +56,12 @@ def session_options(ogc: OgcSettings) -> str:
     )
 
 
-def ogc_engine(settings: Settings, pool_size: int | None = None) -> Engine:
+def ogc_engine(settings: Settings, pool_size: int | None = None, owner: bool = False) -> Engine:
     """The synchronous engine (registry, pygeoapi's provider): read-only statements in
     autocommit (no BEGIN and ROLLBACK round trips), no ping per checkout (a dead connection
-    is a 503 and is dropped)."""
+    is a 503 and is dropped). The server's role, or the owner's for the CLI (``owner``)."""
     return create_engine(
-        database_url(settings.database),
+        database_url(settings.database) if owner else app_database_url(settings.database),
         pool_size=pool_size or SYNC_POOL_SIZE,
         max_overflow=0,  # no churn: a new backend's first PostGIS query costs ~10 ms
         pool_timeout=30,
@@ -209,7 +209,7 @@ def refresh(settings: Settings, recount: bool = False) -> tuple[Registry, list[P
     every table whose count the database keeps (``counts.recount``)."""
     from sqlalchemy import text
 
-    service = OgcService(settings, ogc_engine(settings, pool_size=1))
+    service = OgcService(settings, ogc_engine(settings, pool_size=1, owner=True))
     try:
         if recount:
             with service.engine.begin() as conn:

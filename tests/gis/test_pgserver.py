@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from gis.engine import create_engine, database_url, server_info
+from gis.engine import app_database_url, create_engine, database_url, server_info
 from gis.errors import DatabaseError
 from gis.pgserver import LocalServer
 from gis.settings import DatabaseSettings
@@ -45,6 +45,28 @@ def test_start_creates_cluster_and_is_idempotent(scratch: LocalServer) -> None:
     info = server_info(engine)
     assert info.postgres.startswith("15") and info.postgis.startswith("3")
     engine.dispose()
+
+
+def test_start_makes_the_servers_login(scratch: LocalServer) -> None:
+    """``onemap_server``: a login that owns nothing, member of onemap_app, its password kept
+    in a 0600 file and set again (the same) on every start; the app's URL by default."""
+    scratch.start()
+    password = scratch.server_password_file.read_text()
+    assert (scratch.server_password_file.stat().st_mode & 0o777) == 0o600
+    scratch.start()
+    assert scratch.server_password_file.read_text() == password
+    assert app_database_url(scratch.settings) == scratch.server_url()
+    engine = create_engine(scratch.server_url())
+    with engine.connect() as conn:
+        who = conn.execute(
+            text(
+                "SELECT current_user, rolsuper, rolcreaterole, rolcreatedb,"
+                " pg_has_role(current_user, 'onemap_app', 'MEMBER') FROM pg_roles"
+                " WHERE rolname = current_user"
+            )
+        ).one()
+    engine.dispose()
+    assert tuple(who) == ("onemap_server", False, False, False, True)
 
 
 def test_stop_then_stop_again_is_a_no_op(scratch: LocalServer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import subprocess
@@ -16,11 +17,13 @@ import httpx
 import pytest
 import uvicorn
 from sqlalchemy import Engine
+from sqlalchemy.engine import URL
 
 from gis.settings import DatabaseSettings
 from services.app import create_app
 from services.http import uvicorn_options
 from services.settings import Settings
+from tests.conftest import SERVER_URLS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +35,17 @@ def free_port() -> int:
 
 
 def serve(settings: Settings) -> Iterator[str]:
-    """Run ``create_app(settings)`` under uvicorn in a thread; yield its base URL."""
+    """Run ``create_app(settings)`` under uvicorn in a thread; yield its base URL.
+
+    The app connects as the server's role: settings that name a session database by its
+    owner URL alone get that database's server login (``server_url``), as a deployment sets
+    ``ONEMAP_APP_DATABASE_URL`` beside ``ONEMAP_DATABASE_URL``.
+    """
+    database = settings.database
+    login = SERVER_URLS.get(database.database_url or "")
+    if login and not database.app_database_url:
+        database = database.model_copy(update={"app_database_url": login})
+        settings = dataclasses.replace(settings, database=database)
     port = free_port()
     options = uvicorn_options(settings.http.max_url_bytes, settings.http.max_header_bytes)
     server = uvicorn.Server(
@@ -62,7 +75,9 @@ def ogc_client(url_env: str, home: Path, timeout: float = 60) -> Iterator[httpx.
 
 
 @pytest.fixture(scope="session")
-def url_env(engine: Engine) -> str:
+def url_env(engine: Engine, server_url: URL) -> str:
+    """The session database's owner URL (``ONEMAP_DATABASE_URL``); its server login is
+    known to :func:`serve` from then on."""
     return engine.url.render_as_string(hide_password=False)
 
 
@@ -85,6 +100,7 @@ def onemap(url_env: str, tmp_path: Path) -> Callable[..., subprocess.CompletedPr
         environment = {
             **os.environ,
             "ONEMAP_DATABASE_URL": url_env,
+            "ONEMAP_APP_DATABASE_URL": SERVER_URLS[url_env],
             "ONEMAP_SECRET_KEY": "k" * 40,
             "COLUMNS": "200",
             **(env or {}),
@@ -168,9 +184,10 @@ CITY_SECRET = "c" * 40
 
 
 @pytest.fixture(scope="module")
-def city(database_url: Any, db_settings: DatabaseSettings) -> Iterator[Engine]:
+def city(database_url: Any, db_settings: DatabaseSettings, server_url: Any) -> Iterator[Engine]:
     """A database of the module's own: the small sample city, migrated and loaded with
-    :data:`CITY_SECRET`, for tests that write (other modules' counts stay as they were)."""
+    :data:`CITY_SECRET`, for tests that write (other modules' counts stay as they were).
+    The server's login (``server_url``) is the cluster's: apps reach this database as it."""
     from pydantic import SecretStr
 
     from grid.loader import load_sample
@@ -184,7 +201,13 @@ def city(database_url: Any, db_settings: DatabaseSettings) -> Iterator[Engine]:
         keyring = Keyring.from_settings(PrivacySettings(secret_key=SecretStr(CITY_SECRET)))
         with made.begin() as conn:
             load_sample(conn, SAMPLE, keyring, replace=False)
-        yield made
+        owner = made.url.render_as_string(hide_password=False)
+        login = server_url.set(database=made.url.database)
+        SERVER_URLS[owner] = login.render_as_string(hide_password=False)
+        try:
+            yield made
+        finally:
+            SERVER_URLS.pop(owner, None)
 
 
 def city_settings(city: Engine, home: Path, **auth: Any) -> Settings:

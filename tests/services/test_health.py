@@ -48,7 +48,7 @@ def test_unreachable_database_is_a_503_that_names_nothing() -> None:
     url = f"postgresql://healthuser:healthpw@127.0.0.1:{port}/healthdb"
     for details in (False, True):
         settings = Settings(
-            database=DatabaseSettings(database_url=url),
+            database=DatabaseSettings(database_url=url, app_database_url=url),
             server=ServerSettings(health_details=details),
         )
         for base in serve(settings):

@@ -529,12 +529,15 @@ def test_a_write_is_seen_at_once_by_every_server_process(
     import sys
     import time
 
+    from tests.conftest import SERVER_URLS
     from tests.services.conftest import CITY_SECRET, ROOT, free_port
 
     port = free_port()
+    owner = city.url.render_as_string(hide_password=False)
     env = {
         **os.environ,
-        "ONEMAP_DATABASE_URL": city.url.render_as_string(hide_password=False),
+        "ONEMAP_DATABASE_URL": owner,
+        "ONEMAP_APP_DATABASE_URL": SERVER_URLS[owner],
         "ONEMAP_SECRET_KEY": CITY_SECRET,
         "ONEMAP_HOME": str(tmp_path),
     }
