@@ -27,6 +27,7 @@ CODES: Mapping[int, str] = {
     413: "RequestEntityTooLarge",
     414: "URITooLong",
     415: "UnsupportedMediaType",
+    422: "UnprocessableContent",
     429: "TooManyRequests",
     431: "RequestHeaderFieldsTooLarge",
     500: "NoApplicableCode",
