@@ -20,6 +20,7 @@ from grid.privacy import Keyring
 from layers.errors import LayerError
 from services.auth import ApiKeyGate, KeyResolver, auth_routes
 from services.errors import domain_error
+from services.grid_http import sheet_routes
 from services.health import health_endpoint
 from services.http import error_handlers, middleware
 from services.ogcapi import OgcService, ogc_routes
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/health", health_endpoint(settings.server)),
             *auth_routes(engine),
+            *sheet_routes(engine, keyring, settings.http.max_sheet_bytes),
             *ogc_routes(ogc),
         ],
         exception_handlers={

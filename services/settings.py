@@ -128,6 +128,9 @@ class HttpSettings(BaseSettings):
         Answers at least this large are compressed when the client accepts it.
     max_url_bytes, max_header_bytes, max_body_bytes
         Request size limits: 414, 431 and 413 above them.
+    max_sheet_bytes
+        The largest collection sheet posted to ``/grid/cells/{code}/sheet``: 413 above it
+        (a body is never taken above ``max_body_bytes`` either).
     heavy_requests
         Requests of the feature routes running at once per worker; more wait in line, so
         that ``/health`` and cheap metadata answers never queue behind heavy pages.
@@ -144,6 +147,7 @@ class HttpSettings(BaseSettings):
     max_url_bytes: int = Field(default=16_384, ge=1024)
     max_header_bytes: int = Field(default=32_768, ge=4096)
     max_body_bytes: int = Field(default=10_485_760, ge=1024)
+    max_sheet_bytes: int = Field(default=5_242_880, ge=1024)
     heavy_requests: int = Field(default=4, ge=1)
 
 

@@ -7,7 +7,7 @@ Cloud-Optimized GeoTIFFs. Errors are :class:`gis.errors.GisError` subclasses nam
 file, the record and the problem.
 """
 
-from gis.io.attribute_tables import read_table
+from gis.io.attribute_tables import read_table, read_table_data
 from gis.io.cog import write_cog
 from gis.io.encoding import codec_for
 from gis.io.raster import RasterInfo, RasterWindow, open_raster, read_window, warp_window
@@ -33,6 +33,7 @@ __all__ = [
     "open_raster",
     "open_vector",
     "read_table",
+    "read_table_data",
     "read_vector",
     "read_window",
     "shapefile_field_names",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from gis.errors import VectorReadError
 
@@ -23,14 +23,16 @@ def list_sheets(path: Path) -> list[str]:
         workbook.close()
 
 
-def open_workbook(path: Path) -> Any:
-    """The workbook, read-only with cell values (not formulas); a clear error if it is none."""
+def open_workbook(source: Path | IO[bytes], name: str | None = None) -> Any:
+    """The workbook in a file or a binary stream, read-only with cell values (not formulas);
+    a clear error naming it (``name``, else the path) if it is none."""
     import openpyxl  # heavy; only XLSX needs it
 
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+        return openpyxl.load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:
-        raise VectorReadError(f"{path}: cannot be read as an XLSX workbook ({exc})") from None
+        what = name or str(source)
+        raise VectorReadError(f"{what}: cannot be read as an XLSX workbook ({exc})") from None
 
 
 def header_names(cells: Iterable[Any]) -> list[str]:

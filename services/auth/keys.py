@@ -16,6 +16,7 @@ from typing import Final
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from grid.edits import Actor
 from grid.errors import GridError, NotFoundError
 from grid.models import Worker
 from grid.privacy import Keyring
@@ -42,8 +43,15 @@ class Principal:
 
     @property
     def label(self) -> str:
-        """How edits and logs name the caller (``updated_by``)."""
-        return f"worker:{self.worker_id}" if self.worker_id is not None else self.name
+        """How edits and logs name the caller (``updated_by``, ``changed_by``, the access
+        log): the key's holder, and the worker, as the CLI names its editors."""
+        return self.actor.label
+
+    @property
+    def actor(self) -> Actor:
+        """The editor grid/edits.py records: the key's holder, limited to their cells if a
+        grid worker."""
+        return Actor(self.name, self.worker_id if self.role == "grid_worker" else None)
 
 
 PUBLIC: Final = Principal(role="public", name="anonymous")

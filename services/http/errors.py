@@ -28,7 +28,7 @@ CODES: Mapping[int, str] = {
     413: "RequestEntityTooLarge",
     414: "URITooLong",
     415: "UnsupportedMediaType",
-    422: "UnprocessableEntity",
+    422: "UnprocessableContent",
     428: "PreconditionRequired",
     429: "TooManyRequests",
     431: "RequestHeaderFieldsTooLarge",

@@ -193,7 +193,7 @@ class EditRoutes(RouteBase):
             document = await self._body(request, FEATURE_TYPES)
             edit = self._read_edit(request, spec, document, patch=False, fid=None)
             assert spec.edit_table is not None
-            table, actor = spec.edit_table, actor_of(caller)
+            table, actor = spec.edit_table, caller.actor
             values = {**edit.values, **({"geom": edit.geometry} if edit.geometry else {})}
 
             def insert(conn: Connection) -> int | str:
@@ -223,7 +223,7 @@ class EditRoutes(RouteBase):
             edit = self._read_edit(request, spec, document, patch=patch, fid=fid,
                                    base_version=base)  # fmt: skip
             await self._visible(request, spec, fid)
-            apply = functools.partial(self._apply, spec, fid, base, edit, actor_of(caller))
+            apply = functools.partial(self._apply, spec, fid, base, edit, caller.actor)
             await self._write(apply)
             return await self._answer(request, spec, fid, 200)
 
@@ -276,7 +276,7 @@ class EditRoutes(RouteBase):
             base = if_match_version(request)
             await self._visible(request, spec, fid)
             assert spec.edit_table is not None
-            table, actor = spec.edit_table, actor_of(caller)
+            table, actor = spec.edit_table, caller.actor
             await self._write(lambda conn: edits.delete_row(conn, table, fid, base, actor))
             return Response(status_code=204)
 

@@ -30,7 +30,7 @@ from services.auth.gate import CHALLENGE
 from services.auth.routes import principal_of
 from services.ogcapi import access, features
 from services.ogcapi.edit_bodies import FEATURE_TYPES
-from services.ogcapi.edit_routes import EditRoutes, actor_of, grid_error, if_match_version
+from services.ogcapi.edit_routes import EditRoutes, grid_error, if_match_version
 from services.ogcapi.errors import (
     BadRequestError,
     ForbiddenError,
@@ -168,7 +168,7 @@ class HistoryRoutes(EditRoutes):
             exists = await self._seen(request, spec, fid)
             base = if_match_version(request) if exists else None
             assert spec.edit_table is not None
-            table, actor = spec.edit_table, actor_of(caller)
+            table, actor = spec.edit_table, caller.actor
 
             def run(conn: Connection) -> int:
                 return edits.revert(conn, table, fid, version, actor, base)

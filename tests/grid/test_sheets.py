@@ -10,7 +10,14 @@ import pytest
 from sqlalchemy import text
 
 from grid.errors import GridError, NotAuthorisedError, NotFoundError
-from grid.sheets import SheetRejectedError, import_sheet, read_sheet
+from grid.sheets import (
+    TEMPLATE_HEADER,
+    SheetFormatError,
+    SheetRejectedError,
+    import_sheet,
+    read_sheet,
+    read_sheet_data,
+)
 from tests.grid.conftest import A, Site, citizen_id
 
 HEADER = [
@@ -201,3 +208,43 @@ def test_xlsx_sheets(site: Site, tmp_path: Path) -> None:
     )
     report = import_sheet(site.conn, read_sheet(path), A + "001", site.workers["W1"], site.keyring)
     assert report.persons_created == 1
+
+
+def test_each_reason_names_its_field(site: Site) -> None:
+    cid = citizen_id(dt.date(1981, 1, 1), 82)
+    row = {"household_no": "T-HH-F", "building": "T-A001-1", "unit": "1", "floor": "2",
+           "room": "201", "name": "丁\x00", "citizen_id": cid, "phone": "1234"}  # fmt: skip
+    with pytest.raises(SheetRejectedError) as raised:
+        import_sheet(site.conn, [row], A + "001", site.workers["W1"], site.keyring)
+    [rejected] = raised.value.report.rejected
+    assert [p.field for p in rejected.problems] == ["name", "phone"]
+    assert "NUL" in rejected.reasons[0]
+    assert raised.value.report.as_dict()["rejected"] == [
+        {"line": 2, "problems": [p._asdict() for p in rejected.problems]}
+    ]
+
+
+def test_an_operator_imports_any_cell_under_their_name(site: Site) -> None:
+    p3 = citizen_id(dt.date(1990, 1, 1), 33)  # lives in A003 (worker W2)
+    row = {"household_no": "T-HH-OP", "building": "T-A001-1", "unit": "1", "floor": "2",
+           "room": "201", "name": "李四", "citizen_id": p3}  # fmt: skip
+    with pytest.raises(GridError, match="must name its actor"):
+        import_sheet(site.conn, [row], A + "001", None, site.keyring)
+    report = import_sheet(site.conn, [row], A + "001", None, site.keyring, actor="ops")
+    assert (report.households_created, report.persons_updated) == (1, 1)
+    assert site.scalar("SELECT updated_by FROM grid.persons WHERE id = :i",
+                       i=site.persons["p3"]) == "ops"  # fmt: skip
+
+
+def test_sheets_received_as_bytes(site: Site) -> None:
+    cid = citizen_id(dt.date(1956, 6, 6), 56)
+    data = ("户号,楼栋,单元,楼层,户室,姓名,身份证号\r\n"
+            f"T-HH-B,T-A001-1,1,2,201,钱九,{cid}\r\n").encode()  # fmt: skip
+    rows = read_sheet_data(data, "csv")
+    report = import_sheet(site.conn, rows, A + "001", site.workers["W1"], site.keyring)
+    assert report.persons_created == 1
+    with pytest.raises(SheetFormatError, match="the XLSX sheet: cannot be read"):
+        read_sheet_data(b"not a workbook", "xlsx")
+    with pytest.raises(SheetFormatError, match="CSV or XLSX"):
+        read_sheet_data(data, "ods")
+    assert ",".join(TEMPLATE_HEADER).startswith("户号,楼栋,单元,楼层,户室")
