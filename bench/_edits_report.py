@@ -22,6 +22,14 @@ def _refusals(figures: dict[str, Any]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in sorted(found.items())) or "none"
 
 
+def _cpu(figures: dict[str, Any]) -> str:
+    per = figures["cpu_ms_per_edit"]
+    if per.get("total") is None:
+        return "–"
+    parts = " / ".join(str(per.get(k, "–")) for k in ("client", "server", "postgres"))
+    return f"{parts} ({per['total']})"
+
+
 def _round_table(round_: dict[str, Any]) -> list[str]:
     http, bare = round_["http"], round_["bare"]
     rows = [
@@ -37,6 +45,8 @@ def _round_table(round_: dict[str, Any]) -> list[str]:
         ("refused write p50 ms", http["refused_p50_ms"], bare["refused_p50_ms"]),
         ("reads", http["reads"], bare["reads"]),
         ("errors", http["errors"], bare["errors"]),
+        ("CPU ms per accepted edit: client / app / PostgreSQL (total)", _cpu(http), _cpu(bare)),
+        ("load average (1 min) after the side", http["load_average"], bare["load_average"]),
     ]  # fmt: skip
     lines = [f"| | {TITLES['http']} | {TITLES['bare']} |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]

@@ -69,7 +69,7 @@ def _env(name: str, default: str) -> str:
 # --- the database -----------------------------------------------------------------------------
 
 
-def _database(secret: str) -> tuple[Engine, Any]:
+def _database(secret: str) -> tuple[Engine, Any, int]:
     from gis.engine import create_engine
     from gis.pgserver import LocalServer
     from gis.settings import DatabaseSettings
@@ -93,7 +93,7 @@ def _database(secret: str) -> tuple[Engine, Any]:
     with engine.begin() as conn:
         load_sample(conn, SAMPLE, keyring, replace=False)
     _vacuum(engine, checkpoint=True)
-    return engine, url
+    return engine, url, int((server.data_dir / "postmaster.pid").read_text().split()[0])
 
 
 def _vacuum(engine: Engine, checkpoint: bool = False) -> None:
@@ -197,7 +197,15 @@ def _ms(values: list[float], q: float) -> float | None:
 
 
 def figures(phase: load.Phase) -> dict[str, Any]:
+    accepted = len(phase.writes)
+    cpu = {k: round(v * 1000 / accepted, 2) if accepted else None for k, v in phase.cpu_s.items()}
+    total = sum(phase.cpu_s.values())
     return {
+        "cpu_s": phase.cpu_s,
+        "cpu_ms_per_edit": {
+            **cpu,
+            "total": round(total * 1000 / accepted, 2) if accepted else None,
+        },
         "accepted": len(phase.writes),
         "seconds": round(phase.seconds, 2),
         "edits_per_s": round(len(phase.writes) / phase.seconds, 1) if phase.seconds else 0.0,
@@ -221,6 +229,7 @@ def _side(
     clients: list[tuple[str, int | None, tuple[int, ...], str]],
     seconds: float,
     tag: str,
+    cpu: load.Cpu,
 ) -> dict[str, Any]:
     """One side of one round: vacuum, mark, warm up, time, check."""
     buildings = sorted({b for _, _, bs, _ in clients for b in bs})
@@ -230,12 +239,13 @@ def _side(
     prefix = "h" if side == "http" else "b"
     made = [load.Client(f"{tag}{prefix}{i}", bs, key) for i, (_, _, bs, key) in enumerate(clients)]
     if side == "http":
-        warm, timed = asyncio.run(load.over_http(base, made, warmup, seconds, ""))
+        warm, timed = asyncio.run(load.over_http(base, made, warmup, seconds, "", cpu))
     else:
-        warm, timed = asyncio.run(load.bare(conninfo, made, warmup, seconds, ""))
+        warm, timed = asyncio.run(load.bare(conninfo, made, warmup, seconds, "", cpu))
     audit, final = _after(engine, mark, buildings)
+    load_average = round(os.getloadavg()[0], 1)
     found = checks.check([*warm.writes, *timed.writes], audit, final, start)
-    return {**figures(timed), "warmup_accepted": len(warm.writes),
+    return {**figures(timed), "load_average": load_average, "warmup_accepted": len(warm.writes),
             "warmup_errors": len(warm.errors), "check": found.summary()}  # fmt: skip
 
 
@@ -277,7 +287,7 @@ def run() -> dict[str, object]:
     WORK.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(32)
     console.print(f"bench edits: database {DATABASE} with the small sample city")
-    engine, url = _database(secret)
+    engine, url, postmaster = _database(secret)
     hot = hot_buildings(engine)
     clients = make_clients(engine, secret, hot, n)
     dsn = url.render_as_string(hide_password=False)
@@ -288,6 +298,11 @@ def run() -> dict[str, object]:
     env = {"ONEMAP_DATABASE_URL": dsn, "ONEMAP_SECRET_KEY": secret,
            "ONEMAP_HOME": str(WORK / "edits-home"), "PYTHONPATH": str(ROOT)}  # fmt: skip
     base = f"http://127.0.0.1:{port}"
+    me = os.getpid()
+    cpu = load.cpu_seconds({
+        "server": lambda: [p for p in load.descendants(me) if p != me],
+        "postgres": lambda: load.descendants(postmaster),
+    })  # fmt: skip
     results: dict[str, Any] = {
         "clients": n, "admins": sum(c[0] == "admin" for c in clients),
         "grid_workers": len(hot), "hot_buildings": sum(len(b) for b in hot.values()),
@@ -303,7 +318,7 @@ def run() -> dict[str, object]:
                 for side in order:
                     console.print(f"round {number}/{rounds}: {side}, {n} clients, {seconds:g} s")
                     round_[side] = _side(side, engine, base, conninfo, clients, seconds,
-                                         f"r{number}")  # fmt: skip
+                                         f"r{number}", cpu)  # fmt: skip
                 round_["order"] = list(order)
                 results["rounds"].append(round_)
     finally:
