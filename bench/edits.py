@@ -5,8 +5,8 @@ once for a fixed time, over HTTP (GET the item for its ``ETag``, PATCH ``floors`
 ``If-Match``, re-read and retry on 412/409), from one bounded asyncio client on loopback;
 then, in the same round, fifty psycopg connections run the same loop as bare statements
 (``SELECT version, floors``, then ``UPDATE … WHERE id = $id AND version = $n RETURNING
-version``, the audit trigger firing as for the service). Bench/_edits_load.py has the
-clients.
+version``, the audit trigger firing as for the service); the clients are in
+bench/_edits_load.py.
 
 Setup: a database ``edits_bench`` in the local cluster (the platform's own
 ``gis.pgserver.LocalServer``, as the other benches), made afresh from the PostGIS template,
