@@ -69,7 +69,8 @@ def _env(name: str, default: str) -> str:
 # --- the database -----------------------------------------------------------------------------
 
 
-def _database(secret: str) -> tuple[Engine, Any, int]:
+def _database(secret: str) -> tuple[Engine, Any, Any, int]:
+    """The bench database (owner URL), the same as the server logs in, the postmaster."""
     from gis.engine import create_engine
     from gis.pgserver import LocalServer
     from gis.settings import DatabaseSettings
@@ -93,7 +94,8 @@ def _database(secret: str) -> tuple[Engine, Any, int]:
     with engine.begin() as conn:
         load_sample(conn, SAMPLE, keyring, replace=False)
     _vacuum(engine, checkpoint=True)
-    return engine, url, int((server.data_dir / "postmaster.pid").read_text().split()[0])
+    login = server.server_url(DATABASE)
+    return engine, url, login, int((server.data_dir / "postmaster.pid").read_text().split()[0])
 
 
 def _vacuum(engine: Engine, checkpoint: bool = False) -> None:
@@ -287,15 +289,17 @@ def run() -> dict[str, object]:
     WORK.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(32)
     console.print(f"bench edits: database {DATABASE} with the small sample city")
-    engine, url, postmaster = _database(secret)
+    engine, url, login, postmaster = _database(secret)
     hot = hot_buildings(engine)
     clients = make_clients(engine, secret, hot, n)
     dsn = url.render_as_string(hide_password=False)
-    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    # both sides as the server's login (a member of onemap_app): the same rights and triggers
+    conninfo = login.set(drivername="postgresql").render_as_string(hide_password=False)
     port = servers._free_port()
     command = [sys.executable, "-m", "services.cli", "serve", "--host", "127.0.0.1",
                "--port", str(port), *(["--workers", workers] if workers else [])]  # fmt: skip
     env = {"ONEMAP_DATABASE_URL": dsn, "ONEMAP_SECRET_KEY": secret,
+           "ONEMAP_APP_DATABASE_URL": login.render_as_string(hide_password=False),
            "ONEMAP_HOME": str(WORK / "edits-home"), "PYTHONPATH": str(ROOT)}  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     me = os.getpid()

@@ -77,6 +77,18 @@ def _setting(conn: Connection, name: str) -> str:
     return str(value or "")
 
 
+_SWAP = text(
+    "WITH old AS MATERIALIZED (SELECT current_setting(:n, true) AS v)"
+    " SELECT old.v, set_config(:n, :v, true) FROM old"
+)
+
+
+def _swap(conn: Connection, name: str, value: str) -> str:
+    """Set ``name`` for the transaction; return its previous value (one statement)."""
+    previous = conn.execute(_SWAP, {"n": name, "v": value}).first()
+    return str(previous[0] or "") if previous else ""
+
+
 def _set(conn: Connection, name: str, value: str) -> None:
     conn.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
 
@@ -94,13 +106,17 @@ def _restore(conn: Connection, name: str, value: str) -> None:
 
 @contextmanager
 def acting_as(conn: Connection, who: str) -> Iterator[None]:
-    """Attribute the edits made inside the block to ``who`` (``updated_by``, ``changed_by``)."""
-    previous = _setting(conn, "onemap.actor")
-    _set(conn, "onemap.actor", who)
+    """Attribute the edits made inside the block to ``who`` (``updated_by``, ``changed_by``).
+
+    One round trip in (read the previous actor and set the new one) and one out (put it
+    back); the savepoint of the best-effort restore is paid only when the block failed."""
+    previous = _swap(conn, "onemap.actor", who)
     try:
         yield
-    finally:
+    except BaseException:
         _restore(conn, "onemap.actor", previous)
+        raise
+    _set(conn, "onemap.actor", previous)
 
 
 @contextmanager

@@ -21,40 +21,32 @@ from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
 from shapely import wkb
-from sqlalchemy import Column, Connection, Table, delete, insert, select, text
-from sqlalchemy import update as sql_update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Table,
+    delete,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.exc import DBAPIError
 
 from gis.sql_files import statement
 from grid.audit import acting_as
-from grid.codes import (
-    admin_level,
-    cell_code_problems,
-    citizen_id_problems,
-    community_code_problems,
-    mobile_problems,
-    street_code_problems,
-)
+from grid.edit_values import check_codes, prepare_values
 from grid.errors import (
-    CodeError,
     ConflictError,
     GridError,
     InvalidValueError,
     NotAuthorisedError,
     NotFoundError,
 )
-from grid.geometry_checks import checked, to_database
+from grid.guarded_update import GuardedUpdate, guarded_update
 from grid.models import GridBase
 from grid.privacy import Keyring
 from grid.settings import GridSettings
 
-BOOKKEEPING = frozenset({"version", "updated_by", "updated_at"})
-DERIVED = frozenset({"cell_id", "straddles"})
-"""Kept by the database (房进格), never edited."""
-_IMMUTABLE = {"cells": {"code", "community_code"}}
-"""Changed only by grid/cells (codes of untouched cells never change)."""
-_GEOMETRY_KIND = {"admin_areas": "MultiPolygon", "cells": "Polygon", "buildings": "Polygon"}
-_PROTECTED = {"persons": ("citizen_id", "phone"), "workers": ("phone",)}
 _WORKER_TABLES = ("cells", "buildings", "houses", "households", "persons")
 
 
@@ -106,68 +98,6 @@ def _row_key(table: Table, row_id: int | str) -> int | str:
         raise NotFoundError(f"{table.name} ids are numbers, got {row_id!r}") from None
 
 
-def _protect(table: Table, name: str, value: object, keyring: Keyring | None) -> dict[str, object]:
-    if value is None or value == "":
-        return {f"{name}_enc": None, f"{name}_hash": None, f"{name}_masked": None}
-    if keyring is None:
-        raise GridError(f"changing {table.name}.{name} needs the keyring (the platform secret)")
-    plain = str(value)
-    if name == "citizen_id":
-        problems = citizen_id_problems(plain)
-        if problems:
-            raise CodeError(f"citizen ID {'; '.join(problems)}")
-        protected = keyring.protect_citizen_id(plain)
-    else:
-        problems = mobile_problems(plain)
-        if problems:
-            raise CodeError(f"phone {'; '.join(problems)}")
-        protected = keyring.protect_phone(plain)
-    return {f"{name}_enc": protected.enc, f"{name}_hash": protected.hash,
-            f"{name}_masked": protected.masked}  # fmt: skip
-
-
-def prepare_values(
-    table: Table,
-    changes: Mapping[str, object],
-    keyring: Keyring | None = None,
-    settings: GridSettings | None = None,
-) -> dict[str, object]:
-    """Column values for ``changes`` after checking each; personal fields protected."""
-    values: dict[str, object] = {}
-    protected = _PROTECTED.get(table.name, ())
-    for name, value in changes.items():
-        if name in protected:
-            values.update(_protect(table, name, value, keyring))
-            continue
-        column = table.columns.get(name)
-        forbidden = (
-            column is None
-            or column.primary_key
-            or name in _IMMUTABLE.get(table.name, ())
-            or name in BOOKKEEPING | DERIVED
-            or name.endswith(("_enc", "_hash", "_masked"))
-        )
-        if forbidden:
-            editable = sorted(
-                c.name for c in table.columns
-                if not c.primary_key and c.name not in BOOKKEEPING | DERIVED
-                and c.name not in _IMMUTABLE.get(table.name, ())
-                and not c.name.endswith(("_enc", "_hash", "_masked"))
-            ) + list(protected)  # fmt: skip
-            raise InvalidValueError(
-                f"{table.name}.{name} cannot be edited; editable: {', '.join(editable)}"
-            )
-        if name == "geom":
-            if settings is None:
-                raise GridError(f"changing {table.name}.geom needs the grid settings (city bounds)")
-            kind = _GEOMETRY_KIND[table.name]
-            value = to_database(checked(value, kind, settings, f"{table.name} geometry"))
-        values[name] = value
-    if not values:
-        raise InvalidValueError("nothing to change")
-    return values
-
-
 def in_worker_cells(conn: Connection, table: str, row_id: int, worker_id: int) -> bool:
     """Whether the row lies in a cell assigned to the worker (see grid/edits.sql)."""
     if table not in _WORKER_TABLES:
@@ -211,17 +141,46 @@ violations, and exceptions raised by our triggers. Anything else (a lost connect
 server shutting down) is not the editor's fault and is raised as it is."""
 
 
-def _translate(exc: DBAPIError, table: Table, key: int | str) -> GridError:
-    state = str(getattr(exc.orig, "sqlstate", None) or "")
+def refused(error: object, table: Table, key: int | str) -> GridError | None:
+    """What a driver error (psycopg's) means for the editor: a conflict, a refused value,
+    or None when it is not the edit's fault (a lost connection: raise it as it is)."""
+    state = str(getattr(error, "sqlstate", None) or "")
     if state in _CONCURRENT:
         return ConflictError(
             f"{table.name} {key} was changed by a concurrent edit: reload it and edit again"
         )
     if not state.startswith(_REFUSED_VALUE):
-        raise exc
-    diag = getattr(exc.orig, "diag", None)
-    detail = getattr(diag, "message_primary", None) or str(exc.orig).splitlines()[0]
+        return None
+    diag = getattr(error, "diag", None)
+    detail = getattr(diag, "message_primary", None) or str(error).splitlines()[0]
     return InvalidValueError(f"{table.name} {key}: the database refused the change ({detail})")
+
+
+def _translate(exc: DBAPIError, table: Table, key: int | str) -> GridError:
+    found = refused(exc.orig, table, key)
+    if found is None:
+        raise exc
+    return found
+
+
+def prepare_update(
+    table_name: str,
+    row_id: int | str,
+    base_version: int,
+    changes: Mapping[str, object],
+    actor: Actor,
+    *,
+    keyring: Keyring | None = None,
+    settings: GridSettings | None = None,
+) -> GuardedUpdate:
+    """The checked statement of an edit (grid/guarded_update.py), for :func:`update` or a
+    caller that runs it on a connection of its own (the HTTP service, asynchronously)."""
+    table = table_of(table_name)
+    key = _row_key(table, row_id)
+    if actor.worker_id is not None and table.name not in _WORKER_TABLES:
+        raise NotAuthorisedError(f"grid workers may not edit {table.name}")
+    values = prepare_values(table, changes, keyring, settings)
+    return guarded_update(table, key, base_version, values, actor.worker_id)
 
 
 def update(
@@ -238,56 +197,21 @@ def update(
     """Apply ``changes`` to a row last read at ``base_version``; return its new version.
 
     Raises :class:`ConflictError` when the row moved on since, :class:`NotAuthorisedError`
-    for a worker outside their cells; nothing is written then.
+    for a worker outside their cells; nothing is written then. One guarded statement
+    (grid/guarded_update.py); a second query only when it changed nothing.
     """
-    table = table_of(table_name)
-    key = _row_key(table, row_id)
-    values = prepare_values(table, changes, keyring, settings)
+    planned = prepare_update(
+        table_name, row_id, base_version, changes, actor, keyring=keyring, settings=settings
+    )
     try:
         with conn.begin_nested(), acting_as(conn, actor.label):
-            current = _locked_version(conn, table, key)
-            if current is None:
-                raise NotFoundError(f"{table.name} {key} does not exist")
-            if current != base_version:
-                raise ConflictError(
-                    f"{table.name} {key} is at version {current}, the edit was based on "
-                    f"version {base_version}: reload it and edit again",
-                    current,
-                )
-            _authorise(conn, table, key, actor, "before")
-            query = (
-                sql_update(table)
-                .where(_key(table) == key, table.c.version == base_version)
-                .values(values)
-                .returning(table.c.version)
-            )
-            version = int(conn.execute(query).scalar_one())
-            _authorise(conn, table, key, actor, "after")
+            version = planned.version(conn.exec_driver_sql(planned.sql, planned.params).first())
+            if version is None:
+                found = conn.exec_driver_sql(planned.refusal_sql, {"key": planned.key}).first()
+                raise planned.refusal(None if found is None else tuple(found))
             return version
     except DBAPIError as exc:
-        raise _translate(exc, table, key) from None
-
-
-def _check_codes(table: Table, values: Mapping[str, object]) -> None:
-    """Codes of a new cell or admin area: structure, and agreement with the parent named."""
-    if table.name == "cells":
-        code, community = str(values.get("code", "")), values.get("community_code")
-        problems = cell_code_problems(code, None if community is None else str(community))
-    elif table.name == "admin_areas":
-        code, level = str(values.get("code", "")), values.get("level")
-        parent = values.get("parent_code")
-        if level != admin_level(code):
-            problems = [f"code {code} is not the code of a {level}"]
-        elif level == "community":
-            problems = community_code_problems(code, str(parent))
-        elif level == "street":
-            problems = street_code_problems(code, str(parent))
-        else:
-            problems = [] if parent is None else ["a county has no parent"]
-    else:
-        return
-    if problems:
-        raise CodeError(f"{table.name} code {code}: {'; '.join(problems)}")
+        raise _translate(exc, planned.table, planned.key) from None
 
 
 def insert_row(
@@ -301,7 +225,7 @@ def insert_row(
 ) -> int | str:
     """Insert a row (version 1); a worker may insert only inside their cells. Returns its key."""
     table = table_of(table_name)
-    _check_codes(table, values)
+    check_codes(table, values)
     codes = {"code", "community_code"} if table.name in ("cells", "admin_areas") else set()
     prepared = prepare_values(table, {k: v for k, v in values.items() if k not in codes},
                               keyring, settings)  # fmt: skip

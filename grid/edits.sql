@@ -66,3 +66,36 @@ SELECT audit.restore(CAST(:table AS regclass), :key_column, :row_id, CAST(:image
 
 -- name: reinsert
 SELECT audit.reinsert(CAST(:table AS regclass), CAST(:image AS jsonb))
+
+-- The same rule as a condition on one row of the table being changed ({row}: the table's
+-- qualified name, {worker}: the worker's id as a number): in an UPDATE's WHERE it reads the
+-- row as it was, in its RETURNING the row as it is now.
+
+-- name: within_cells
+({row}.worker_id = {worker})
+
+-- name: within_buildings
+EXISTS (SELECT 1 FROM grid.cells AS c WHERE c.id = {row}.cell_id AND c.worker_id = {worker})
+
+-- name: within_houses
+EXISTS (
+    SELECT 1 FROM grid.buildings AS b JOIN grid.cells AS c ON c.id = b.cell_id
+    WHERE b.id = {row}.building_id AND c.worker_id = {worker}
+)
+
+-- name: within_households
+EXISTS (
+    SELECT 1 FROM grid.houses AS h
+    JOIN grid.buildings AS b ON b.id = h.building_id
+    JOIN grid.cells AS c ON c.id = b.cell_id
+    WHERE h.id = {row}.house_id AND c.worker_id = {worker}
+)
+
+-- name: within_persons
+EXISTS (
+    SELECT 1 FROM grid.households AS hh
+    JOIN grid.houses AS h ON h.id = hh.house_id
+    JOIN grid.buildings AS b ON b.id = h.building_id
+    JOIN grid.cells AS c ON c.id = b.cell_id
+    WHERE hh.id = {row}.household_id AND c.worker_id = {worker}
+)

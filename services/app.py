@@ -34,7 +34,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     nothing: migrations and loads are the CLI's, with the owner's role.
     """
     settings = settings or Settings()
-    engine = create_engine(app_database_url(settings.database), pool_size=5)
+    engine = create_engine(
+        app_database_url(settings.database), pool_size=5, pool_pre_ping=False
+    )  # a dead connection is a 503 and is dropped: no ping per checkout
     ogc = OgcService(settings, writer=engine)
     keyring = functools.cache(lambda: Keyring.from_settings(settings.privacy))
     gate = Middleware(

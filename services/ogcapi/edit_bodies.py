@@ -29,7 +29,8 @@ from shapely.errors import GEOSException
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Column, Date, Table
 
-from grid.edits import BOOKKEEPING, DERIVED, prepare_values, table_of
+from grid.edit_values import BOOKKEEPING, DERIVED, IMMUTABLE, PROTECTED, prepare_values
+from grid.edits import table_of
 from grid.errors import GridError
 from grid.privacy import Keyring
 from grid.settings import GridSettings
@@ -40,8 +41,6 @@ from services.ogcapi.specs import CollectionSpec, PropType
 
 FEATURE_TYPES: Final = ("application/geo+json", "application/json")
 PATCH_TYPES: Final = ("application/merge-patch+json", *FEATURE_TYPES)
-PERSONAL: Final = {"persons": ("citizen_id", "phone")}
-_IMMUTABLE: Final = {"cells": {"code", "community_code"}}
 _GEOMETRIC: Final = frozenset({"buildings", "cells", "admin_areas"})
 
 
@@ -96,15 +95,15 @@ def writable(table: Table) -> list[str]:
     names = [
         c.name for c in table.columns
         if not c.primary_key and c.name not in BOOKKEEPING | DERIVED | {"geom"}
-        and c.name not in _IMMUTABLE.get(table.name, ())
+        and c.name not in IMMUTABLE.get(table.name, ())
         and not c.name.endswith(("_enc", "_hash", "_masked"))
     ]  # fmt: skip
-    return names + list(PERSONAL.get(table.name, ()))
+    return names + list(PROTECTED.get(table.name, ()))
 
 
 def _type_problem(table: Table, name: str, value: object) -> str | None:
     """Whether ``value`` has the JSON type the column takes (the database checks ranges)."""
-    if value is None or name in PERSONAL.get(table.name, ()):
+    if value is None or name in PROTECTED.get(table.name, ()):
         return None
     column = table.c[name]
     if isinstance(column.type, Date):
@@ -181,7 +180,7 @@ def read_edit(
                 problem("version", f"is {value} but If-Match names version {base_version}: "
                         "the server keeps versions; name the one you edit in If-Match")  # fmt: skip
         elif name in names:
-            if name in PERSONAL.get(table.name, ()) and isinstance(value, str) and "*" in value:
+            if name in PROTECTED.get(table.name, ()) and isinstance(value, str) and "*" in value:
                 continue  # a masked value as read: unchanged
             reason = _type_problem(table, name, value)
             if reason:
@@ -194,7 +193,7 @@ def read_edit(
             problem(name, f"is not a property of {spec.id}; writable: {', '.join(names)}")
     if not patch:  # a replacement: what is not sent is cleared (personal fields are kept)
         for name in names:
-            if name not in properties and name not in PERSONAL.get(table.name, ()):
+            if name not in properties and name not in PROTECTED.get(table.name, ()):
                 values.setdefault(name, None)
     geometry: BaseGeometry | None = None
     sent = "geometry" in document
@@ -212,7 +211,7 @@ def read_edit(
         try:
             prepare_values(table, {name: values[name]}, keyring, settings)
         except GridError as exc:
-            if values[name] is not None or name in PERSONAL.get(table.name, ()):
+            if values[name] is not None or name in PROTECTED.get(table.name, ()):
                 problem(name, str(exc))
     if problems:
         raise ProblemsError(problems)

@@ -17,6 +17,7 @@ import functools
 from collections.abc import Callable
 from typing import TypeVar
 
+import psycopg
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
@@ -56,9 +57,11 @@ from services.ogcapi.errors import ConflictError as HttpConflictError
 from services.ogcapi.route_base import RouteBase, database_error
 from services.ogcapi.service import OgcService
 from services.ogcapi.specs import CollectionSpec
-from services.ogcapi.validators import tag_version
+from services.ogcapi.validators import row_validators, tag_version
 
 T = TypeVar("T")
+SET_ACTOR = "SELECT set_config('onemap.actor', %(who)s, true)"
+"""Who the audit triggers name (``updated_by``, ``changed_by``) for this transaction."""
 
 
 def actor_of(caller: Principal) -> edits.Actor:
@@ -80,6 +83,13 @@ def grid_error(exc: GridError) -> OgcError:
     if isinstance(exc, SecretKeyError):
         return UnavailableError("personal fields cannot be written: the server has no secret")
     return BadRequestError(str(exc))
+
+
+def wants_minimal(request: Request) -> bool:
+    """``Prefer: return=minimal`` (RFC 7240): answer a change with 204 and the new ETag,
+    not the feature (a phone saves the bytes, the server the read)."""
+    prefer = request.headers.get("prefer", "")
+    return any(p.strip().lower() == "return=minimal" for p in prefer.split(","))
 
 
 def if_match_version(request: Request) -> int:
@@ -222,12 +232,69 @@ class EditRoutes(RouteBase):
             base = if_match_version(request)
             edit = self._read_edit(request, spec, document, patch=patch, fid=fid,
                                    base_version=base)  # fmt: skip
-            await self._visible(request, spec, fid)
-            apply = functools.partial(self._apply, spec, fid, base, edit, caller.actor)
-            await self._write(apply)
-            return await self._answer(request, spec, fid, 200)
+            if spec.edit_table == "cells" and edit.geometry is not None:
+                apply = functools.partial(self._apply, spec, fid, base, edit, caller.actor)
+                await self._write(apply)
+                return await self._answer(request, spec, fid, 200)
+            return await self._update_at_once(request, spec, fid, base, edit, caller)
 
         return await self._guard(work)
+
+    async def _update_at_once(
+        self,
+        request: Request,
+        spec: CollectionSpec,
+        fid: str,
+        base: int,
+        edit: Edit,
+        caller: Principal,
+    ) -> Response:
+        """A PUT or PATCH in one pipelined exchange on the event loop's connections:
+        BEGIN, the actor, the guarded UPDATE (grid/guarded_update.py) and the feature as it
+        now is, then COMMIT, or ROLLBACK with the reason when the UPDATE changed nothing or
+        would take the row out of the worker's cells. No thread, no read before the write."""
+        assert spec.edit_table is not None
+        values = {**edit.values, **({"geom": edit.geometry} if edit.geometry is not None else {})}
+        try:
+            planned = edits.prepare_update(
+                spec.edit_table, fid, base, values, caller.actor,
+                keyring=self.keyring() if spec.edit_table == "persons" else None,
+                settings=self.service.settings.grid,
+            )  # fmt: skip
+        except GridError as exc:
+            raise grid_error(exc) from None
+        minimal = wants_minimal(request)
+        item_sql, item_values = features.item_query(spec, fid, [])
+        try:
+            async with (
+                self.service.pool.connection() as conn,
+                conn.pipeline(),
+                conn.transaction(),
+            ):
+                await conn.execute(SET_ACTOR, {"who": caller.label})
+                updated = await conn.execute(planned.sql, planned.params)
+                shown = None if minimal else await conn.execute(item_sql, item_values)
+                version = planned.version(await updated.fetchone())
+                if version is None:
+                    why = await conn.execute(planned.refusal_sql, {"key": planned.key})
+                    raise planned.refusal(await why.fetchone())
+                row = await shown.fetchone() if shown is not None else None
+        except GridError as exc:
+            raise grid_error(exc) from None
+        except psycopg.Error as exc:
+            found = edits.refused(exc, planned.table, planned.key)
+            raise (grid_error(found) if found else database_error(exc)) from None
+        accept = request.headers.get("accept", "")
+        if minimal:  # RFC 7240: no body, only the new version's ETag
+            kind = features.media_type(accept)
+            tag = row_validators(version, None, spec, fid, [], self._base(request), kind)
+            headers = {"ETag": tag.etag, "Preference-Applied": "return=minimal"}
+            return Response(status_code=204, headers=headers)
+        answer = features.item_answer(spec, fid, row, [], self._base(request), accept)
+        headers = dict(answer.headers)
+        if answer.validators is not None:
+            headers["ETag"] = answer.validators.etag
+        return Response(answer.body, 200, media_type=answer.media_type, headers=headers)
 
     def _apply(
         self,
@@ -264,17 +331,11 @@ class EditRoutes(RouteBase):
             conn, spec.edit_table, fid, base, values, actor, keyring=keyring, settings=settings
         )
 
-    async def _visible(self, request: Request, spec: CollectionSpec, fid: str) -> None:
-        """404 for a row the caller cannot see (a grid worker: outside their cells), as a
-        GET would answer, before anything is written."""
-        await features.item(self.service.pool, spec, fid, [], self._base(request), "")
-
     async def delete(self, request: Request) -> Response:
         async def work() -> Response:
             caller, spec = await self._editable(request, item=True)
             fid = request.path_params["fid"]
             base = if_match_version(request)
-            await self._visible(request, spec, fid)
             assert spec.edit_table is not None
             table, actor = spec.edit_table, caller.actor
             await self._write(lambda conn: edits.delete_row(conn, table, fid, base, actor))

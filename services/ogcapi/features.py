@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from services.http.caching import Validators
 from services.ogcapi import params
@@ -139,6 +139,49 @@ def _page_links(
     return links
 
 
+def item_query(
+    spec: CollectionSpec, feature_id: str, query: Sequence[tuple[str, str]]
+) -> tuple[str, dict[str, object]]:
+    """The one statement of ``/items/{featureId}`` (the feature, its version, its change
+    stamp); 404 when the id cannot be one of the collection's."""
+    output = params.item_output(query, spec)
+    key = params.feature_id(feature_id, spec)
+    if key is None:
+        raise NotFoundError(f"no feature {feature_id[:100]!r} in {spec.id}")
+    statement = item_statement(spec, key, output)
+    return with_stamp(statement.sql, statement.values, spec)
+
+
+def item_answer(
+    spec: CollectionSpec,
+    feature_id: str,
+    row: Sequence[Any] | None,
+    query: Sequence[tuple[str, str]],
+    base_url: str,
+    accept: str,
+) -> Answer:
+    """The Feature of :func:`item_query`'s row, with links and validators; 404 without."""
+    if row is None or row[0] is None:
+        raise NotFoundError(f"no feature {feature_id[:100]!r} in {spec.id}")
+    text: str = row[0]
+    item_url = f"{base_url}/collections/{spec.id}/items/{feature_id}"
+    links = [
+        _link("self", page_url(item_url, query), GEOJSON, "this feature"),
+        _link("alternate", page_url(item_url, query, f="html"), HTML, "this feature as HTML"),
+        _link("collection", f"{base_url}/collections/{spec.id}", JSON, spec.title),
+    ]
+    body = f'{text[:-1]},"links":{json.dumps(links, ensure_ascii=False)}}}'
+    crs = params.item_output(query, spec).crs
+    kind = media_type(accept)
+    version, modified, serial, changed_at = row[1], row[2], row[3], row[4]
+    found: Validators | None
+    if version is not None:  # the row's version: If-Match on PUT, PATCH and DELETE names it
+        found = row_validators(int(version), modified, spec, feature_id, query, base_url, kind)
+    else:
+        found = validators(spec, serial, changed_at, feature_id, query, base_url, kind)
+    return Answer(body, kind, {"Content-Crs": f"<{crs.uri}>"}, found)
+
+
 async def item(
     pool: AsyncPool,
     spec: CollectionSpec,
@@ -148,29 +191,5 @@ async def item(
     accept: str,
 ) -> Answer:
     """``/collections/{id}/items/{featureId}`` as a GeoJSON Feature; 404 when absent."""
-    output = params.item_output(query, spec)
-    key = params.feature_id(feature_id, spec)
-    if key is None:
-        raise NotFoundError(f"no feature {feature_id[:100]!r} in {spec.id}")
-    statement = item_statement(spec, key, output)
-    row = await pool.fetchone(*with_stamp(statement.sql, statement.values, spec))
-    text: str | None = row[0] if row is not None else None
-    if text is None:
-        raise NotFoundError(f"no feature {feature_id[:100]!r} in {spec.id}")
-    item_url = f"{base_url}/collections/{spec.id}/items/{feature_id}"
-    links = [
-        _link("self", page_url(item_url, query), GEOJSON, "this feature"),
-        _link("alternate", page_url(item_url, query, f="html"), HTML, "this feature as HTML"),
-        _link("collection", f"{base_url}/collections/{spec.id}", JSON, spec.title),
-    ]
-    body = f'{text[:-1]},"links":{json.dumps(links, ensure_ascii=False)}}}'
-    crs = output.crs
-    kind = media_type(accept)
-    assert row is not None
-    version, modified, serial, changed_at = row[1], row[2], row[3], row[4]
-    found: Validators | None
-    if version is not None:  # the row's version: If-Match on PUT, PATCH and DELETE names it
-        found = row_validators(int(version), modified, spec, feature_id, query, base_url, kind)
-    else:
-        found = validators(spec, serial, changed_at, feature_id, query, base_url, kind)
-    return Answer(body, kind, {"Content-Crs": f"<{crs.uri}>"}, found)
+    row = await pool.fetchone(*item_query(spec, feature_id, query))
+    return item_answer(spec, feature_id, row, query, base_url, accept)

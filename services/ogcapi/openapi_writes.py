@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from grid.edit_values import PROTECTED
 from grid.edits import table_of
 from services.ogcapi.access import SPLIT_AND_MERGED
 from services.ogcapi.columns import prop_type
-from services.ogcapi.edit_bodies import PERSONAL, writable
+from services.ogcapi.edit_bodies import writable
 from services.ogcapi.openapi_schemas import Json, feature_name, ref, schema_ref
 from services.ogcapi.specs import CollectionSpec
 
@@ -100,6 +101,14 @@ _CONTENT_CRS: Final = {
     "name": "Content-Crs", "in": "header", "required": False, "schema": {"type": "string"},
     "description": "The CRS of the body's geometry as <URI> (default CRS84).",
 }  # fmt: skip
+_PREFER: Final = {
+    "name": "Prefer", "in": "header", "required": False, "schema": {"type": "string"},
+    "description": "return=minimal: answer 204 with the new ETag instead of the feature.",
+}  # fmt: skip
+_MINIMAL: Final = {
+    "description": "Changed (Prefer: return=minimal): no body, the new version's ETag.",
+    "headers": {"ETag": _ETAG, "Preference-Applied": {"schema": {"type": "string"}}},
+}
 _ALLOW: Final = {
     "204": {"description": "The methods this caller may use here.",
             "headers": {"Allow": {"schema": {"type": "string"}}}},
@@ -116,7 +125,7 @@ def _errors(*statuses: str) -> dict[str, Json]:
 def _value_schema(spec: CollectionSpec, name: str) -> Json:
     assert spec.edit_table is not None
     table = table_of(spec.edit_table)
-    if name in PERSONAL.get(table.name, ()):
+    if name in PROTECTED.get(table.name, ()):
         about = "plain (stored encrypted); a masked value means unchanged"
         return {"type": "string", "nullable": True, "description": about}
     column = table.c[name]
@@ -218,9 +227,9 @@ def _write_paths(spec: CollectionSpec, base: str, item: str) -> dict[str, Json]:
     for method, patch, what in (("put", False, "replace"), ("patch", True, "update")):
         found[item][method] = _operation(
             spec, f"{what}Feature", f"{spec.title}: {what} a feature",
-            parameters=[_IF_MATCH, _CONTENT_CRS], requestBody=_body(spec, patch),
+            parameters=[_IF_MATCH, _CONTENT_CRS, _PREFER], requestBody=_body(spec, patch),
             responses={**_feature_ok(spec, "200", "The feature as it now is."),
-                       **_errors(*change)},
+                       "204": _MINIMAL, **_errors(*change)},
         )  # fmt: skip
     history: Json = {
         "summary": f"{spec.title}: a feature's versions", "tags": [spec.id],

@@ -134,6 +134,18 @@ def test_a_worker_patches_a_building_with_if_match_and_the_change_is_audited(
     assert _version(city, "buildings", places["b1"]) == before + 1
 
 
+def test_prefer_return_minimal_answers_204_with_the_new_etag(
+    http: httpx.Client, city: Engine, keys: dict[str, str], places: dict[str, Any]
+) -> None:
+    path = f"collections/buildings/items/{places['b1']}"
+    etag = _get(http, path, keys["w1"]).headers["ETag"]
+    headers = {"If-Match": etag, "Content-Type": MERGE, "Prefer": "return=minimal"}
+    answer = http.patch(path, json={"properties": {"floors": 6}}, headers=_h(keys["w1"], **headers))
+    assert answer.status_code == 204 and answer.content == b""
+    assert answer.headers["Preference-Applied"] == "return=minimal"
+    assert answer.headers["ETag"] == _get(http, path, keys["w1"]).headers["ETag"] != etag
+
+
 def test_two_clients_with_the_same_etag_one_wins(
     http: httpx.Client, city: Engine, keys: dict[str, str], places: dict[str, Any]
 ) -> None:
