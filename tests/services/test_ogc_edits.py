@@ -673,3 +673,32 @@ def test_a_connection_dropped_mid_write_writes_nothing(
     assert len(_audit(city, "buildings", places["b1"])) == audited
     again = _get(http, path, keys["admin"])  # the pool recovered
     assert again.headers["ETag"] == etag
+
+
+def test_an_admin_redraws_a_cell_and_renames_it(
+    http: httpx.Client, city: Engine, keys: dict[str, str], places: dict[str, Any]
+) -> None:
+    """A cell's boundary goes through the redraw that keeps the tiling (grid/cells.py): a
+    smaller one is taken; one that leaves the community or overlaps a neighbour is refused,
+    and nothing is written."""
+    import shapely
+    from shapely.geometry import mapping, shape
+
+    with city.connect() as conn:
+        cell = conn.execute(text("SELECT min(id) FROM grid.cells")).scalar_one()
+    path = f"collections/cells/items/{cell}"
+    read = _get(http, path, keys["admin"])
+    boundary = shape(read.json()["geometry"])
+    headers = {"If-Match": read.headers["ETag"], "Content-Type": MERGE}
+    grown = mapping(shapely.buffer(boundary, 0.0005, join_style="mitre"))
+    refused = http.patch(path, json={"geometry": grown}, headers=_h(keys["admin"], **headers))
+    assert refused.status_code == 400
+    assert "overlaps" in refused.json()["description"] or "leaves" in refused.json()["description"]
+    assert _version(city, "cells", cell) == read.json()["properties"]["version"]
+    smaller = mapping(shapely.buffer(boundary, -0.00001, join_style="mitre"))
+    body = {"geometry": smaller, "properties": {"name": "测试网格"}}
+    done = http.patch(path, json=body, headers=_h(keys["admin"], **headers))
+    assert done.status_code == 200, done.text
+    assert done.json()["properties"]["name"] == "测试网格"
+    assert done.json()["properties"]["version"] > read.json()["properties"]["version"]
+    assert shape(done.json()["geometry"]).area < boundary.area
