@@ -263,3 +263,15 @@ def drop_site(conn: Connection) -> None:
 @pytest.fixture
 def site(conn: Connection, keyring: Keyring) -> Iterator[Site]:
     yield build_site(conn, keyring)
+
+
+def building_link(conn: Connection, building_id: int) -> tuple[object, ...]:
+    """A building's cell code, straddle flag and version: its 房进格 link as stored."""
+    row = conn.execute(
+        text(
+            "SELECT c.code, b.straddles, b.version FROM grid.buildings b"
+            " LEFT JOIN grid.cells c ON c.id = b.cell_id WHERE b.id = :i"
+        ),
+        {"i": building_id},
+    ).one()
+    return tuple(row)

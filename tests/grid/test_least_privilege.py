@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from gis.engine import create_engine
-from tests.grid.conftest import SOUTH, STEP, WEST, Site, cell_box
+from tests.grid.conftest import SOUTH, STEP, WEST, Site, building_link, cell_box
 
 OUR_SCHEMAS = ("grid", "plans", "audit", "auth", "counts", "public")
 
@@ -241,17 +241,6 @@ def test_the_switches_count_for_a_role_that_may_truncate(site: Site, honoured: b
 # --- 房进格 after cell edits by the server -------------------------------------------------------
 
 
-def _link(conn: Connection, building_id: int) -> tuple[object, ...]:
-    row = conn.execute(
-        text(
-            "SELECT c.code, b.straddles, b.version FROM grid.buildings b"
-            " LEFT JOIN grid.cells c ON c.id = b.cell_id WHERE b.id = :i"
-        ),
-        {"i": building_id},
-    ).one()
-    return tuple(row)
-
-
 def test_a_cell_edited_by_the_server_relinks_its_buildings_as_derived_data(site: Site) -> None:
     """The server's role edits, moves and deletes cells (with bulk mode on, which does not
     count for it): buildings follow, with no new version and no audit image, as for the
@@ -263,12 +252,12 @@ def test_a_cell_edited_by_the_server_relinks_its_buildings_as_derived_data(site:
     shrunk = box(WEST + 0.5 * STEP, SOUTH + STEP, WEST + STEP, SOUTH + 2 * STEP)
     move = text("UPDATE grid.cells SET geom = ST_GeomFromText(:w, 4490) WHERE id = :i")
     conn.execute(move, {"w": shrunk.wkt, "i": site.cells["A001"]})
-    assert _link(conn, inside) == (None, False, 1)
+    assert building_link(conn, inside) == (None, False, 1)
     conn.execute(move, {"w": cell_box(0, 0).wkt, "i": site.cells["A001"]})
-    assert _link(conn, inside) == ("320799001001001", False, 1)
+    assert building_link(conn, inside) == ("320799001001001", False, 1)
     conn.execute(text("DELETE FROM grid.cells WHERE id = :i"), {"i": site.cells["A002"]})
-    assert _link(conn, straddler) == ("320799001001001", False, 1)
-    assert _link(conn, site.buildings["T-A002-1"]) == (None, False, 1)
+    assert building_link(conn, straddler) == ("320799001001001", False, 1)
+    assert building_link(conn, site.buildings["T-A002-1"]) == (None, False, 1)
     # No image of a building: the one row is the bulk summary of the foreign key's ON DELETE
     # SET NULL, which runs as the owner (for whom bulk mode counts) and found nothing to do.
     assert _audited_since(conn, "buildings", mark) == [("*", None, "UPDATE")]

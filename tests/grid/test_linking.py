@@ -5,29 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from shapely.geometry import box
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
 from grid.audit import bulk_load
 from grid.edits import Actor, history
 from grid.errors import NotAuthorisedError
 from grid.linking import bare_link_statement, link_buildings, move_household, move_person
-from tests.grid.conftest import SOUTH, STEP, WEST, Site, building_in, cell_box
-
-
-def _link(conn: Connection, building_id: int) -> tuple[object, ...]:
-    row = conn.execute(
-        text(
-            "SELECT c.code, b.straddles, b.version FROM grid.buildings b"
-            " LEFT JOIN grid.cells c ON c.id = b.cell_id WHERE b.id = :i"
-        ),
-        {"i": building_id},
-    ).one()
-    return tuple(row)
+from tests.grid.conftest import SOUTH, STEP, WEST, Site, building_in, building_link, cell_box
 
 
 def test_a_new_building_is_linked_and_a_straddler_goes_to_the_largest_overlap(site: Site) -> None:
-    assert _link(site.conn, site.buildings["T-A001-1"]) == ("320799001001001", False, 1)
-    assert _link(site.conn, site.buildings["T-STRADDLE"]) == ("320799001001002", True, 1)
+    assert building_link(site.conn, site.buildings["T-A001-1"]) == ("320799001001001", False, 1)
+    assert building_link(site.conn, site.buildings["T-STRADDLE"]) == ("320799001001002", True, 1)
 
 
 def test_moving_a_footprint_relinks_it(site: Site) -> None:
@@ -36,7 +25,7 @@ def test_moving_a_footprint_relinks_it(site: Site) -> None:
         text("UPDATE grid.buildings SET geom = ST_GeomFromText(:w, 4490) WHERE id = :i"),
         {"w": building_in(1, 1).wkt, "i": bid},
     )
-    assert _link(site.conn, bid) == ("320799001001004", False, 2)
+    assert building_link(site.conn, bid) == ("320799001001004", False, 2)
 
 
 def test_changing_or_deleting_a_cell_relinks_its_buildings_without_new_versions(site: Site) -> None:
@@ -47,15 +36,15 @@ def test_changing_or_deleting_a_cell_relinks_its_buildings_without_new_versions(
         text("UPDATE grid.cells SET geom = ST_GeomFromText(:w, 4490) WHERE id = :i"),
         {"w": shrunk.wkt, "i": site.cells["A001"]},
     )
-    assert _link(conn, bid) == (None, False, 1)
+    assert building_link(conn, bid) == (None, False, 1)
     conn.execute(
         text("UPDATE grid.cells SET geom = ST_GeomFromText(:w, 4490) WHERE id = :i"),
         {"w": cell_box(0, 0).wkt, "i": site.cells["A001"]},
     )
-    assert _link(conn, bid) == ("320799001001001", False, 1)
+    assert building_link(conn, bid) == ("320799001001001", False, 1)
     conn.execute(text("DELETE FROM grid.cells WHERE id = :i"), {"i": site.cells["A002"]})
-    assert _link(conn, site.buildings["T-STRADDLE"]) == ("320799001001001", False, 1)
-    assert _link(conn, site.buildings["T-A002-1"]) == (None, False, 1)
+    assert building_link(conn, site.buildings["T-STRADDLE"]) == ("320799001001001", False, 1)
+    assert building_link(conn, site.buildings["T-A002-1"]) == (None, False, 1)
 
 
 def test_link_reports_what_moved(site: Site) -> None:
@@ -122,7 +111,7 @@ def test_the_bare_statement_is_the_same_link(site: Site) -> None:
     conn.execute(text("SELECT set_config('onemap.link', 'on', true)"))
     conn.execute(text("UPDATE grid.buildings SET cell_id = NULL WHERE code LIKE 'T-%'"))
     conn.exec_driver_sql(bare_link_statement())
-    assert _link(conn, site.buildings["T-STRADDLE"])[:2] == ("320799001001002", True)
+    assert building_link(conn, site.buildings["T-STRADDLE"])[:2] == ("320799001001002", True)
 
 
 def test_moving_a_household_and_a_person_keeps_history(site: Site) -> None:
