@@ -166,3 +166,92 @@ def test_only_an_admin_with_a_reason_reads_unmasked_and_the_read_is_logged(
     }
     other = http.get("collections/buildings/items", headers={**_auth(admin), **reason})
     assert other.status_code == 400
+
+
+ROLES = ("public", "planner", "grid_worker", "admin")
+TABLES = ("buildings", "houses", "households", "persons", "cells", "admin_areas")
+VIEWS = {
+    "houses": "houses_located",
+    "households": "households_located",
+    "persons": "persons_located",
+    "buildings": "buildings",
+    "cells": "cells",
+}
+
+
+def _expected(role: str, collection: str, operation: str) -> int:
+    """The status each role gets, before anything would be written (the bodies change
+    nothing, the If-Match names version 0): who may is decided before what is sent."""
+    keyed = collection in ("houses", "households", "persons")
+    if role == "public" and keyed:
+        return 404
+    if operation == "GET":
+        return 200
+    takes = {
+        "POST": collection not in ("cells", "admin_areas"),
+        "PATCH": collection != "admin_areas",
+        "DELETE": collection not in ("cells", "admin_areas"),
+    }[operation]
+    if not takes:
+        return 405
+    if role == "public":
+        return 401
+    if role == "planner" or (role == "grid_worker" and collection == "cells"):
+        return 403
+    return 412 if operation == "DELETE" else 400
+
+
+def test_every_role_collection_and_operation(
+    http: httpx.Client, city: Engine, city_key: Callable[..., str], worker: int
+) -> None:
+    keys = {
+        "planner": city_key("planner"),
+        "grid_worker": city_key("grid_worker", worker),
+        "admin": city_key("admin"),
+    }
+    rows: dict[str, str] = {}
+    with city.connect() as conn:
+        for name in TABLES:
+            if name == "admin_areas":
+                rows[name] = conn.execute(
+                    text("SELECT min(code) FROM grid.admin_areas")
+                ).scalar_one()
+                continue
+            column = "cell_id IN (SELECT id FROM grid.cells WHERE worker_id = :w)"
+            where = (
+                "worker_id = :w"
+                if name == "cells"
+                else (column if name == "buildings" else "worker_id = :w")
+            )
+            rows[name] = str(
+                conn.execute(
+                    text(f"SELECT min(id) FROM grid.{VIEWS[name]} WHERE {where}"), {"w": worker}
+                ).scalar_one()
+            )
+    found, wanted = {}, {}
+    for role in ROLES:
+        auth = {"Authorization": f"Bearer {keys[role]}"} if role in keys else {}
+        for name in TABLES:
+            item = f"collections/{name}/items/{rows[name]}"
+            sent = {
+                "GET": http.get(f"collections/{name}/items", params={"limit": 1}, headers=auth),
+                "POST": http.post(
+                    f"collections/{name}/items", json={"type": "Feature"}, headers=auth
+                ),
+                "PATCH": http.patch(
+                    item,
+                    json={},
+                    headers={
+                        **auth,
+                        "If-Match": '"v0"',
+                        "Content-Type": "application/merge-patch+json",
+                    },
+                ),
+                "DELETE": http.delete(item, headers={**auth, "If-Match": '"v0"'}),
+            }
+            for operation, answer in sent.items():
+                found[(role, name, operation)] = answer.status_code
+                wanted[(role, name, operation)] = _expected(role, name, operation)
+                if answer.status_code != 200:
+                    assert answer.json()["code"], (role, name, operation)
+    assert {k: v for k, v in found.items() if v != wanted[k]} == {}
