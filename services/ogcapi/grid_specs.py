@@ -112,6 +112,7 @@ GRID_SPECS: tuple[CollectionSpec, ...] = (
         "With an API key only; a grid worker sees those in their cells.",
         keywords=("房屋", "houses"),
         table="houses_located",
+        counter=Counter(table="grid.houses"),
         properties=(
             *published(House, ("building_id", "unit", "floor", "room", "area_m2")),
             _extra("building_code", _S, "code of the building"),
@@ -128,6 +129,7 @@ GRID_SPECS: tuple[CollectionSpec, ...] = (
         "building. With an API key only; a grid worker sees those in their cells.",
         keywords=("住户", "households"),
         table="households_located",
+        counter=Counter(table="grid.households"),
         properties=(
             *published(Household, ("household_no", "house_id", "residence")),
             _extra("building_id", _I, "the house's building"),
@@ -144,6 +146,7 @@ GRID_SPECS: tuple[CollectionSpec, ...] = (
         "only. With an API key only; a grid worker sees those in their cells.",
         keywords=("人口", "persons"),
         table="persons_located",
+        counter=Counter(table="grid.persons"),
         properties=(
             *published(Person, ("household_id", "name", "sex")),
             _extra("birth_year", _I, "year of birth"),

@@ -65,7 +65,7 @@ def test_anonymous_callers_do_not_know_personal_collections_exist(http: httpx.Cl
 
 
 def test_a_key_shows_the_personal_collections_masked(
-    http: httpx.Client, city_key: Callable[..., str]
+    http: httpx.Client, city: Engine, city_key: Callable[..., str]
 ) -> None:
     key = city_key("planner")
     assert set(KEYED) <= _ids(http.get("collections", headers=_auth(key)).json())
@@ -74,6 +74,9 @@ def test_a_key_shows_the_personal_collections_masked(
     assert "Authorization" in page.headers["Vary"]
     people = [f["properties"] for f in page.json()["features"]]
     assert people and all("*" in p["name"] for p in people)
+    with city.connect() as conn:  # kept by the database (migration 0011), exact
+        everyone = conn.execute(text("SELECT count(*) FROM grid.persons")).scalar_one()
+    assert page.json()["numberMatched"] == everyone
     assert all(MASKED_ID.match(p["citizen_id"]) for p in people if p["citizen_id"])
     assert all("****" in p["phone"] for p in people if p["phone"])
     assert not any(k.endswith(("_enc", "_hash")) or k == "birth_date" for p in people for k in p)
