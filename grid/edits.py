@@ -22,11 +22,13 @@ from typing import Any, Final, NamedTuple
 
 from shapely import wkb
 from sqlalchemy import (
+    Boolean,
     Column,
     Connection,
     Table,
     delete,
     insert,
+    literal_column,
     select,
     text,
 )
@@ -42,7 +44,7 @@ from grid.errors import (
     NotAuthorisedError,
     NotFoundError,
 )
-from grid.guarded_update import GuardedUpdate, guarded_update
+from grid.guarded_update import GuardedUpdate, guarded_update, within
 from grid.models import GridBase
 from grid.privacy import Keyring
 from grid.settings import GridSettings
@@ -99,11 +101,13 @@ def _row_key(table: Table, row_id: int | str) -> int | str:
 
 
 def in_worker_cells(conn: Connection, table: str, row_id: int, worker_id: int) -> bool:
-    """Whether the row lies in a cell assigned to the worker (see grid/edits.sql)."""
+    """Whether the row lies in a cell assigned to the worker: the same condition the
+    guarded UPDATE carries (grid/edits.sql, ``within_*``)."""
     if table not in _WORKER_TABLES:
         return False
-    query = text(statement(__name__, f"scope_{table}"))
-    return bool(conn.execute(query, {"id": row_id, "worker": worker_id}).scalar_one())
+    found = table_of(table)
+    inside = literal_column(within(found, worker_id), Boolean)
+    return bool(conn.execute(select(inside).where(_key(found) == row_id)).scalar())
 
 
 def _authorise(conn: Connection, table: Table, key: int | str, actor: Actor, when: str) -> None:

@@ -1,42 +1,3 @@
--- Whether a row lies in a cell assigned to grid worker :worker (the worker-authorisation rule):
--- a cell itself, or the cell its building is linked to, through the foreign-key chain.
-
--- name: scope_cells
-SELECT EXISTS (SELECT 1 FROM grid.cells AS c WHERE c.id = :id AND c.worker_id = :worker)
-
--- name: scope_buildings
-SELECT EXISTS (
-    SELECT 1 FROM grid.buildings AS b JOIN grid.cells AS c ON c.id = b.cell_id
-    WHERE b.id = :id AND c.worker_id = :worker
-)
-
--- name: scope_houses
-SELECT EXISTS (
-    SELECT 1 FROM grid.houses AS h
-    JOIN grid.buildings AS b ON b.id = h.building_id
-    JOIN grid.cells AS c ON c.id = b.cell_id
-    WHERE h.id = :id AND c.worker_id = :worker
-)
-
--- name: scope_households
-SELECT EXISTS (
-    SELECT 1 FROM grid.households AS hh
-    JOIN grid.houses AS h ON h.id = hh.house_id
-    JOIN grid.buildings AS b ON b.id = h.building_id
-    JOIN grid.cells AS c ON c.id = b.cell_id
-    WHERE hh.id = :id AND c.worker_id = :worker
-)
-
--- name: scope_persons
-SELECT EXISTS (
-    SELECT 1 FROM grid.persons AS p
-    JOIN grid.households AS hh ON hh.id = p.household_id
-    JOIN grid.houses AS h ON h.id = hh.house_id
-    JOIN grid.buildings AS b ON b.id = h.building_id
-    JOIN grid.cells AS c ON c.id = b.cell_id
-    WHERE p.id = :id AND c.worker_id = :worker
-)
-
 -- name: history
 SELECT id, version, operation, changed_by, changed_at, before, after
 FROM audit.changes
@@ -67,9 +28,11 @@ SELECT audit.restore(CAST(:table AS regclass), :key_column, :row_id, CAST(:image
 -- name: reinsert
 SELECT audit.reinsert(CAST(:table AS regclass), CAST(:image AS jsonb))
 
--- The same rule as a condition on one row of the table being changed ({row}: the table's
--- qualified name, {worker}: the worker's id as a number): in an UPDATE's WHERE it reads the
--- row as it was, in its RETURNING the row as it is now.
+-- Whether a row lies in a cell assigned to a grid worker (the worker-authorisation rule): a
+-- cell itself, or the cell its building is linked to, through the foreign-key chain. One
+-- condition per table on one of its rows ({row}: the table's qualified name, {worker}: the
+-- worker's id as a number): in an UPDATE's WHERE it reads the row as it was, in its
+-- RETURNING the row as it is now, in a SELECT the row as it is.
 
 -- name: within_cells
 ({row}.worker_id = {worker})
