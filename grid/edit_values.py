@@ -56,6 +56,18 @@ def _protect(table: Table, name: str, value: object, keyring: Keyring | None) ->
             f"{name}_masked": protected.masked}  # fmt: skip
 
 
+def editable(table: Table) -> list[str]:
+    """The columns of ``table`` an edit may set (geometry included), then its personal
+    fields (set in plain text, stored protected)."""
+    columns = [
+        c.name for c in table.columns
+        if not c.primary_key and c.name not in BOOKKEEPING | DERIVED
+        and c.name not in IMMUTABLE.get(table.name, ())
+        and not c.name.endswith(("_enc", "_hash", "_masked"))
+    ]  # fmt: skip
+    return columns + list(PROTECTED.get(table.name, ()))
+
+
 def prepare_values(
     table: Table,
     changes: Mapping[str, object],
@@ -65,27 +77,14 @@ def prepare_values(
     """Column values for ``changes`` after checking each; personal fields protected."""
     values: dict[str, object] = {}
     protected = PROTECTED.get(table.name, ())
+    allowed = editable(table)
     for name, value in changes.items():
         if name in protected:
             values.update(_protect(table, name, value, keyring))
             continue
-        column = table.columns.get(name)
-        forbidden = (
-            column is None
-            or column.primary_key
-            or name in IMMUTABLE.get(table.name, ())
-            or name in BOOKKEEPING | DERIVED
-            or name.endswith(("_enc", "_hash", "_masked"))
-        )
-        if forbidden:
-            editable = sorted(
-                c.name for c in table.columns
-                if not c.primary_key and c.name not in BOOKKEEPING | DERIVED
-                and c.name not in IMMUTABLE.get(table.name, ())
-                and not c.name.endswith(("_enc", "_hash", "_masked"))
-            ) + list(protected)  # fmt: skip
+        if name not in allowed:
             raise InvalidValueError(
-                f"{table.name}.{name} cannot be edited; editable: {', '.join(editable)}"
+                f"{table.name}.{name} cannot be edited; editable: {', '.join(allowed)}"
             )
         if name == "geom":
             if settings is None:

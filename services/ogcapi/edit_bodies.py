@@ -29,7 +29,7 @@ from shapely.errors import GEOSException
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Column, Date, Table
 
-from grid.edit_values import BOOKKEEPING, DERIVED, IMMUTABLE, PROTECTED, prepare_values
+from grid.edit_values import PROTECTED, editable, prepare_values
 from grid.edits import table_of
 from grid.errors import GridError
 from grid.privacy import Keyring
@@ -91,14 +91,8 @@ def content_crs(header: str | None) -> OgcCrs:
 
 
 def writable(table: Table) -> list[str]:
-    """What a body may set in ``table``."""
-    names = [
-        c.name for c in table.columns
-        if not c.primary_key and c.name not in BOOKKEEPING | DERIVED | {"geom"}
-        and c.name not in IMMUTABLE.get(table.name, ())
-        and not c.name.endswith(("_enc", "_hash", "_masked"))
-    ]  # fmt: skip
-    return names + list(PROTECTED.get(table.name, ()))
+    """What a body may set in ``table``'s properties (its geometry goes in ``geometry``)."""
+    return [name for name in editable(table) if name != "geom"]
 
 
 def _type_problem(table: Table, name: str, value: object) -> str | None:
