@@ -46,7 +46,7 @@ from grid.errors import (
 )
 from grid.guarded_update import GuardedUpdate, guarded_update, within
 from grid.models import GridBase
-from grid.privacy import Keyring
+from grid.privacy import Keyring, mask_name
 from grid.settings import GridSettings
 
 _WORKER_TABLES = ("cells", "buildings", "houses", "households", "persons")
@@ -274,13 +274,21 @@ def history(conn: Connection, table_name: str, row_id: int | str) -> list[Change
     return [Change(*row) for row in rows]
 
 
-def readable(image: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """An image for people: no ciphertexts or hashes, the geometry as WKT."""
+def readable(image: Mapping[str, Any] | None, table: str = "") -> dict[str, Any] | None:
+    """An image for people: no ciphertexts or hashes, the geometry as WKT, and a person
+    masked as every ordinary read shows them (name ``张*``, birth year, masked ID and phone)."""
     if image is None:
         return None
     result = {k: v for k, v in image.items() if not k.endswith(("_enc", "_hash"))}
     if isinstance(result.get("geom"), str):
         result["geom"] = wkb.loads(bytes.fromhex(result["geom"])).wkt
+    if table.removeprefix("grid.") == "persons":
+        if isinstance(result.get("name"), str):
+            result["name"] = mask_name(result["name"])
+        birth = result.pop("birth_date", None)
+        result["birth_year"] = int(str(birth)[:4]) if birth else None
+        for field in ("citizen_id", "phone"):
+            result[field] = result.pop(f"{field}_masked", None)
     return result
 
 

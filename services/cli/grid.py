@@ -194,12 +194,12 @@ def history(
     with engine(settings()).connect() as conn:
         changes = run_history(conn, table, row_id)
     if as_json:
-        emit_json([{**c._asdict(), "before": readable(c.before), "after": readable(c.after)}
-               for c in changes])  # fmt: skip
+        emit_json([{**c._asdict(), "before": readable(c.before, table),
+                    "after": readable(c.after, table)} for c in changes])  # fmt: skip
         return
     view = Table("version", "operation", "by", "at", "changed")
     for c in changes:
-        before, after = readable(c.before) or {}, readable(c.after) or {}
+        before, after = readable(c.before, table) or {}, readable(c.after, table) or {}
         skip = {"version", "updated_by", "updated_at"}
         diff = [f"{k}: {before.get(k)!s:.40} → {after.get(k)!s:.40}"
                 for k in sorted(set(before) | set(after) - skip)

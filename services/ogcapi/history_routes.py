@@ -25,7 +25,6 @@ from starlette.responses import Response
 
 from grid import edits
 from grid.errors import GridError
-from grid.privacy import mask_name
 from services.auth.gate import CHALLENGE
 from services.auth.routes import principal_of
 from services.ogcapi import access, features
@@ -42,22 +41,6 @@ from services.ogcapi.specs import CollectionSpec
 
 _QUIET: Final = frozenset({"version", "updated_by", "updated_at", "straddles", "cell_id"})
 """Kept by the service: never listed as a field a change made."""
-_HIDDEN_SUFFIXES: Final = ("_enc", "_hash")
-
-
-def masked_image(table: str, image: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """An audit image as anyone allowed to see the row may: masked, without geometry."""
-    if image is None:
-        return None
-    shown = {k: v for k, v in image.items() if not k.endswith(_HIDDEN_SUFFIXES) and k != "geom"}
-    if table == "persons":
-        if isinstance(shown.get("name"), str):
-            shown["name"] = mask_name(shown["name"])
-        birth = shown.pop("birth_date", None)
-        shown["birth_year"] = int(str(birth)[:4]) if birth else None
-        for field in ("citizen_id", "phone"):
-            shown[field] = shown.pop(f"{field}_masked", None)
-    return shown
 
 
 def changed_fields(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[str]:
@@ -74,6 +57,11 @@ def changed_fields(before: Mapping[str, Any] | None, after: Mapping[str, Any] | 
     return sorted(found - _QUIET)
 
 
+def _without_geometry(image: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The masked image without its geometry (``geometryChanged`` says when it moved)."""
+    return None if image is None else {k: v for k, v in image.items() if k != "geom"}
+
+
 def _entry(table: str, change: edits.Change) -> dict[str, Any]:
     after = change.after if change.operation != "DELETE" else change.before
     at: dt.datetime = change.changed_at
@@ -87,7 +75,7 @@ def _entry(table: str, change: edits.Change) -> dict[str, Any]:
         "changedAt": at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
         "changed": changed_fields(change.before, change.after),
         "geometryChanged": moved,
-        "properties": masked_image(table, after),
+        "properties": _without_geometry(edits.readable(after, table)),
     }
 
 

@@ -20,6 +20,7 @@ from grid.errors import (
     NotFoundError,
 )
 from grid.models import RESIDENCE_TYPES
+from grid.privacy import mask_name
 from tests.grid.conftest import GRID, Site, building_in, citizen_id
 
 OPERATOR = Actor("operator")
@@ -267,8 +268,12 @@ def test_a_deleted_row_comes_back(site: Site) -> None:
 
 
 def test_readable_images_hide_ciphertexts_and_show_wkt(site: Site) -> None:
-    image = readable(history(site.conn, "persons", site.persons["p1"])[0].after)
+    raw = history(site.conn, "persons", site.persons["p1"])[0].after
+    image = readable(raw, "persons")
     assert image is not None and "citizen_id_enc" not in image and "citizen_id_hash" not in image
+    assert raw is not None and image["name"] == mask_name(raw["name"]) != raw["name"]
+    assert "birth_date" not in image and image["birth_year"] == int(raw["birth_date"][:4])
+    assert image["citizen_id"] == raw["citizen_id_masked"]
     geom = readable(history(site.conn, "buildings", site.buildings["T-A001-1"])[0].after)
     assert geom is not None and str(geom["geom"]).startswith("POLYGON")
     assert Point(119.8034, 35.1534).within(building_in(0, 0))
