@@ -56,11 +56,6 @@ def visible(caller: Principal, registry: Registry) -> Registry:
     return Registry(MappingProxyType(specs), registry.built_at)
 
 
-def audience_key(caller: Principal) -> str:
-    """What the collections a caller sees depend on: ``public`` or ``keyed``."""
-    return Audience.PUBLIC.value if caller.role == "public" else Audience.KEYED.value
-
-
 def edit_refusal(caller: Principal, spec: CollectionSpec, settings: AuthSettings) -> str | None:
     """Why ``caller`` may not write ``spec`` (None: they may, within grid/edits' rules)."""
     if spec.edit_table is None:

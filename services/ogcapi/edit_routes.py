@@ -54,6 +54,7 @@ from services.ogcapi.errors import (
     UnavailableError,
 )
 from services.ogcapi.errors import ConflictError as HttpConflictError
+from services.ogcapi.features import Answer
 from services.ogcapi.route_base import RouteBase, database_error
 from services.ogcapi.service import OgcService
 from services.ogcapi.specs import CollectionSpec
@@ -184,10 +185,15 @@ class EditRoutes(RouteBase):
     async def _answer(
         self, request: Request, spec: CollectionSpec, fid: str, status: int
     ) -> Response:
-        """The feature as it now is, with its new ``ETag``."""
-        answer = await features.item(
-            self.service.pool, spec, fid, [], self._base(request), request.headers.get("accept", "")
-        )
+        """The feature as it now is, read after the commit."""
+        accept = request.headers.get("accept", "")
+        answer = await features.item(self.service.pool, spec, fid, [], self._base(request), accept)
+        return self._changed(request, spec, fid, answer, status)
+
+    def _changed(
+        self, request: Request, spec: CollectionSpec, fid: str, answer: Answer, status: int
+    ) -> Response:
+        """A write's answer: the feature with its new ``ETag`` (and ``Location`` for 201)."""
         headers = dict(answer.headers)
         if answer.validators is not None:
             headers["ETag"] = answer.validators.etag
@@ -291,10 +297,7 @@ class EditRoutes(RouteBase):
             headers = {"ETag": tag.etag, "Preference-Applied": "return=minimal"}
             return Response(status_code=204, headers=headers)
         answer = features.item_answer(spec, fid, row, [], self._base(request), accept)
-        headers = dict(answer.headers)
-        if answer.validators is not None:
-            headers["ETag"] = answer.validators.etag
-        return Response(answer.body, 200, media_type=answer.media_type, headers=headers)
+        return self._changed(request, spec, fid, answer, 200)
 
     def _apply(
         self,

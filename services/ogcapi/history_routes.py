@@ -19,17 +19,15 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from sqlalchemy import Connection
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from grid import edits
-from grid.errors import GridError
 from services.auth.gate import CHALLENGE
 from services.auth.routes import principal_of
 from services.ogcapi import access, features
 from services.ogcapi.edit_bodies import FEATURE_TYPES
-from services.ogcapi.edit_routes import EditRoutes, grid_error, if_match_version
+from services.ogcapi.edit_routes import EditRoutes, if_match_version
 from services.ogcapi.errors import (
     BadRequestError,
     ForbiddenError,
@@ -105,7 +103,7 @@ class HistoryRoutes(EditRoutes):
             exists = await self._seen(request, spec, fid)
             if not exists and caller.role not in ("planner", "admin"):
                 raise NotFoundError(f"no feature {fid[:100]!r} in {spec.id}")
-            changes = await self._read(lambda conn: edits.history(conn, table, fid))
+            changes = await self._write(lambda conn: edits.history(conn, table, fid))
             if not changes and not exists:  # a row bulk-loaded and never changed has none
                 raise NotFoundError(f"no feature {fid[:100]!r} in {spec.id}")
             base = self._base(request)
@@ -125,16 +123,6 @@ class HistoryRoutes(EditRoutes):
             return response
 
         return await self._guard(work)
-
-    async def _read(self, work: Any) -> Any:
-        def run() -> Any:
-            with self.writer.connect() as conn:
-                return work(conn)
-
-        try:
-            return await run_in_threadpool(run)
-        except GridError as exc:
-            raise grid_error(exc) from None
 
     async def revert(self, request: Request) -> Response:
         async def work() -> Response:
