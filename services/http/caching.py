@@ -38,12 +38,17 @@ def validators_for(
 ) -> Validators:
     """Validators whose tag changes whenever any of ``parts`` does (the data's change stamp,
     the collection, the request's parameters, the media type, the base URL)."""
-    digest = hashlib.blake2b(digest_size=12)
-    for part in parts:
-        digest.update(repr(part).encode())
-        digest.update(b"\x1f")
-    tag = f'"{digest.hexdigest()}"'
+    tag = f'"{digest(parts)}"'
     return Validators(f"W/{tag}" if weak else tag, last_modified)
+
+
+def digest(parts: Iterable[object]) -> str:
+    """A hex digest that changes whenever any of ``parts`` does (their ``repr``)."""
+    found = hashlib.blake2b(digest_size=12)
+    for part in parts:
+        found.update(repr(part).encode())
+        found.update(b"\x1f")
+    return found.hexdigest()
 
 
 def _opaque(tag: str) -> str:

@@ -17,7 +17,7 @@ import hashlib
 import re
 from typing import Any, Final
 
-from services.http.caching import Validators, validators_for
+from services.http.caching import Validators, digest, validators_for
 from services.ogcapi.pool import AsyncPool
 from services.ogcapi.specs import CollectionSpec
 
@@ -69,8 +69,8 @@ def row_validators(
     """Validators of one versioned row: a strong tag ``"v{version}-{digest}"`` whose digest
     covers the representation (CRS, properties, media type, base URL), and the time the
     row last changed."""
-    digest = validators_for((_definition(spec), *request_parts)).etag.strip('W/"')[:12]
-    return Validators(f'"v{version}-{digest}"', modified)
+    representation = digest((_definition(spec), *request_parts))[:12]
+    return Validators(f'"v{version}-{representation}"', modified)
 
 
 def tag_version(tag: str) -> int | None:
