@@ -8,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import rasterio
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
+from rasterio.transform import from_origin
 
 from services.basemaps.jobs import TileJob
 from services.basemaps.terrain import TerrainRenderer, hillshade
@@ -78,3 +80,39 @@ def test_far_from_the_city_or_without_a_dem_there_is_nothing(tmp_path: Path) -> 
     )
     missing = TerrainRenderer(BasemapSettings(dem=tmp_path / "none.tif"))
     assert missing.render(TileJob("ter", "c", 10, 157, 850)) is None
+
+
+SLOPE = 0.5
+"""Metres of rise per metre eastwards of the synthetic DEM below."""
+
+
+@pytest.fixture(scope="module")
+def east_slope(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CGCS2000 DEM rising ``SLOPE`` m per metre eastwards around Haizhou (its cell is
+    degrees: the renderer must turn them into metres at the latitude)."""
+    path = tmp_path_factory.mktemp("dem") / "east.tif"
+    lon0, lat0, cell, size = 119.0, 34.8, 0.0005, 800
+    lats = lat0 - (np.arange(size) + 0.5) * cell
+    lons = lon0 + (np.arange(size) + 0.5) * cell
+    metres_east = np.outer(np.cos(np.radians(lats)), lons - lon0) * math.pi / 180 * 6378137
+    profile = {
+        "driver": "GTiff", "width": size, "height": size, "count": 1, "dtype": "float32",
+        "crs": "EPSG:4490", "transform": from_origin(lon0, lat0, cell, cell),
+    }  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dataset:
+        dataset.write((metres_east * SLOPE).astype(np.float32), 1)
+    return path
+
+
+@pytest.mark.parametrize(
+    "job", [TileJob("ter", "c", 12, 630, 3404), TileJob("ter", "w", 12, 1627, 3404)], ids=str
+)
+def test_slopes_are_measured_in_metres_on_both_sets(east_slope: Path, job: TileJob) -> None:
+    body = TerrainRenderer(BasemapSettings(dem=east_slope, exaggeration=1)).render(job)
+    assert body is not None
+    grey, alpha = decode(body)
+    assert (alpha == 255).all()
+    # The normal (-SLOPE, 0, 1) against the sun (-cos45·sin45, cos45·cos45, sin45).
+    sun = math.cos(math.radians(45))
+    expected = (SLOPE * sun * sun + sun) / math.sqrt(1 + SLOPE**2) * 255
+    assert np.median(grey) == pytest.approx(expected, abs=2)

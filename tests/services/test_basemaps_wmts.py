@@ -3,12 +3,14 @@ caching validators and every malformed request answered with an OWS ExceptionRep
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pyproj
@@ -304,3 +306,12 @@ def test_gdal_translate_of_ter_on_c_gives_shaded_pixels_where_asked(
         grey, alpha = result.read(1), result.read(4)
     assert (alpha == 255).all()
     assert grey.std() > 0
+
+
+def test_a_valid_api_key_as_tk_is_accepted(wmts: httpx.Client, onemap: Callable[..., Any]) -> None:
+    done = onemap("keys", "create", "--role", "planner", "--name", "wmts-tk", "--json")
+    assert done.returncode == 0, done.stderr
+    key = json.loads(done.stdout)["key"]
+    answer = wmts.get(f"{KVP}{key}")
+    assert answer.status_code == 200, answer.text
+    assert answer.content == wmts.get(KVP).content
