@@ -274,13 +274,14 @@ def test_tile_indices_are_decimal_numbers_only(wmts: httpx.Client) -> None:
 
 
 GDAL_MISSING = shutil.which("gdal_translate") is None
+"""GDAL's WMTS driver caches tiles in ``./gdalwmscache``: the commands run in a temporary folder."""
 
 
 @pytest.mark.skipif(GDAL_MISSING, reason="gdal-bin is not installed (make os-deps)")
-def test_gdal_wmts_driver_lists_every_layer_and_set(wmts_base: str) -> None:
+def test_gdal_wmts_driver_lists_every_layer_and_set(wmts_base: str, tmp_path: Path) -> None:
     done = subprocess.run(
         ["gdalinfo", f"WMTS:{wmts_base}/wmts/1.0.0/WMTSCapabilities.xml"],
-        capture_output=True, text=True, timeout=120, check=True,
+        capture_output=True, text=True, timeout=120, check=True, cwd=tmp_path,
     )  # fmt: skip
     named = {line.split("layer=")[1] for line in done.stdout.splitlines() if "_NAME=" in line}
     assert named == {
@@ -297,7 +298,7 @@ def test_gdal_translate_of_ter_on_c_gives_shaded_pixels_where_asked(
     subprocess.run(
         ["gdal_translate", "-q", "-projwin", "119.0", "34.8", "119.4", "34.5",
          "-outsize", "256", "0", source, str(out)],
-        capture_output=True, text=True, timeout=120, check=True,
+        capture_output=True, text=True, timeout=120, check=True, cwd=tmp_path,
     )  # fmt: skip
     with rasterio.open(out) as result:
         assert result.crs.to_epsg() == 4490
