@@ -19,6 +19,7 @@ from grid.errors import GridError
 from grid.privacy import Keyring
 from layers.errors import LayerError
 from services.auth import ApiKeyGate, KeyResolver, auth_routes
+from services.basemaps.wmts import basemap_routes
 from services.errors import domain_error
 from services.grid_http import sheet_routes
 from services.health import health_endpoint
@@ -39,11 +40,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )  # a dead connection is a 503 and is dropped: no ping per checkout
     ogc = OgcService(settings, writer=engine)
     keyring = functools.cache(lambda: Keyring.from_settings(settings.privacy))
-    gate = Middleware(
-        ApiKeyGate,
-        resolver=KeyResolver(engine, keyring, settings.auth.cache_seconds),
-        settings=settings.auth,
-    )
+    resolver = KeyResolver(engine, keyring, settings.auth.cache_seconds)
+    gate = Middleware(ApiKeyGate, resolver=resolver, settings=settings.auth)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -57,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *auth_routes(engine),
             *sheet_routes(engine, keyring, settings.http.max_sheet_bytes),
             *ogc_routes(ogc),
+            *basemap_routes(settings, resolver),
         ],
         exception_handlers={
             **error_handlers(),

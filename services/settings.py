@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -151,6 +152,27 @@ class HttpSettings(BaseSettings):
     heavy_requests: int = Field(default=4, ge=1)
 
 
+class BasemapSettings(BaseSettings):
+    """The Tianditu-compatible base maps (``ONEMAP_BASEMAP_*``, docs/basemaps.md).
+
+    Attributes
+    ----------
+    dem
+        The elevation raster the ``ter`` layer shades (any GDAL raster with a CRS; a COG
+        with overviews reads fastest); relative paths are taken from the working directory.
+    exaggeration
+        Vertical exaggeration of the hill-shade: the sample city is flat, 1 shows little.
+    cache_max_age
+        ``Cache-Control: max-age`` in seconds of tiles (they carry an ``ETag`` of their bytes).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_BASEMAP_", extra="ignore")
+
+    dem: Path = Path("data/samples/small/rasters/dem.tif")
+    exaggeration: float = Field(default=5.0, gt=0, le=1000)
+    cache_max_age: int = Field(default=3600, ge=0)
+
+
 @dataclass(frozen=True)
 class Settings:
     """One object per concern, each read from its ``ONEMAP_*`` environment variables."""
@@ -163,3 +185,4 @@ class Settings:
     ogc: OgcSettings = field(default_factory=OgcSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    basemap: BasemapSettings = field(default_factory=BasemapSettings)

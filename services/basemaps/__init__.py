@@ -1,0 +1,1 @@
+"""Tianditu-compatible base maps rendered from the city's own data."""
