@@ -4,6 +4,7 @@ tiles away from the city are blank (None)."""
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterator
 
 import pyproj
@@ -208,3 +209,11 @@ def test_the_renderers_come_from_the_settings(db_settings: object) -> None:
 def test_a_tile_of_another_layer_is_refused(renderers: dict[str, VectorRenderer]) -> None:
     with pytest.raises(ValueError, match="cva tile"):
         renderers["vec"].render(_job("cva", "c", 10, *HAIZHOU))
+
+
+def test_a_renderer_travels_to_a_worker_process(renderers: dict[str, VectorRenderer]) -> None:
+    """Pickled (as a process pool sends it) it renders the same tile, loading its own map."""
+    job = _job("cva", "c", 13, *HAIZHOU)
+    first = renderers["cva"].render(job)
+    copy = pickle.loads(pickle.dumps(renderers["cva"]))
+    assert copy.render(job) == first

@@ -60,6 +60,18 @@ class VectorRenderer:
         self._extent: Extent | None = None
         self._extent_known = False
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable for a process pool: the loaded maps and the lock stay behind (a
+        worker loads its own); the extent travels if known."""
+        state = dict(self.__dict__)
+        del state["_local"], state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
     def __repr__(self) -> str:
         return f"VectorRenderer({self.layer!r}, {self.connection!r})"
 

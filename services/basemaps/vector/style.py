@@ -70,6 +70,8 @@ def style_path(layer: str, styles_dir: Path = STYLES_DIR) -> Path:
 def map_xml(layer: str, tileset: TileSet, connection: Connection, styles_dir: Path) -> str:
     """The Mapnik XML of ``layer`` for ``tileset``, connected to ``connection``."""
     path = style_path(layer, styles_dir)
+    if not path.is_file():
+        raise FileNotFoundError(f"no style for {layer}: {path} (config/basemap/ of the checkout)")
     root = ET.parse(path).getroot()
     root.set("srs", MAP_SRS[tileset])
     bases = [d for d in root.findall("Datasource") if d.get("name") == BASE_DATASOURCE]
