@@ -217,3 +217,17 @@ def test_a_renderer_travels_to_a_worker_process(renderers: dict[str, VectorRende
     first = renderers["cva"].render(job)
     copy = pickle.loads(pickle.dumps(renderers["cva"]))
     assert copy.render(job) == first
+
+
+def test_mapnik_leaves_gdal_and_proj_to_fiona_and_rasterio() -> None:
+    """The wheel's import points GDAL_DATA and PROJ_LIB at its own folders; ours puts them
+    back, so fiona still reads the sample's CRS afterwards."""
+    import os
+
+    import fiona
+
+    before = {key: os.environ.get(key) for key in ("GDAL_DATA", "PROJ_LIB", "PROJ_DATA")}
+    assert mapnik().Projection("epsg:4490").geographic
+    assert {key: os.environ.get(key) for key in before} == before
+    with fiona.open(SAMPLE / "grid.gpkg", layer="admin_areas") as source:
+        assert source.crs == "EPSG:4490"
