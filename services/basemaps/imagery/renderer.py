@@ -14,6 +14,7 @@ filled with a neutral background. A tile that does not meet the raster at all is
 from __future__ import annotations
 
 import math
+import os
 import threading
 import warnings
 from pathlib import Path
@@ -74,6 +75,7 @@ class ImageryRenderer:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._opened: list[Any] = []
+        self._pid = os.getpid()
         self._footprint: _Footprint | None = None
 
     # -- the Renderer protocol ------------------------------------------------------------
@@ -131,6 +133,8 @@ class ImageryRenderer:
 
     def _dataset(self, level: int | None) -> Any:
         """This thread's handle on the COG at an overview level (None: full resolution)."""
+        if os.getpid() != self._pid:  # forked: the parent's GDAL handles are not ours to use
+            self._pid, self._local, self._opened = os.getpid(), threading.local(), []
         handles: dict[int | None, Any] | None = getattr(self._local, "handles", None)
         if handles is None:
             handles = self._local.handles = {}
