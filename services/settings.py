@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -173,6 +174,52 @@ class BasemapSettings(BaseSettings):
     cache_max_age: int = Field(default=3600, ge=0)
 
 
+class BasemapCacheSettings(BaseSettings):
+    """The base maps' tile cache (``ONEMAP_BASEMAP_CACHE_*``; docs/basemap-cache.md).
+
+    Attributes
+    ----------
+    dir
+        Where the MBTiles files are kept, one per layer and set; a relative path is taken
+        from the platform's state directory (``ONEMAP_HOME``, ``.onemap``), see
+        :meth:`directory`.
+    busy_timeout_ms
+        How long a cache write waits for another worker process's write to the same file
+        before it fails (each write takes milliseconds; the wait is SQLite's busy timeout).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_BASEMAP_CACHE_", extra="ignore")
+
+    dir: Path = Path("basemaps")
+    busy_timeout_ms: int = Field(default=30_000, ge=100)
+
+    def directory(self, home: Path) -> Path:
+        """The absolute cache directory, ``dir`` taken from ``home`` when relative."""
+        return (home / self.dir).absolute()
+
+
+class BasemapImagerySettings(BaseSettings):
+    """The ``img`` layer (``ONEMAP_BASEMAP_IMAGERY_*``; docs/basemap-cache.md).
+
+    Attributes
+    ----------
+    path
+        The imagery COG (uint8 RGB or grey, any CRS GDAL knows); relative paths are taken
+        from the working directory. Empty, there is no imagery and every ``img`` tile is
+        blank. The default is the sample city's.
+    jpeg_quality
+        JPEG quality of the tiles, 1-100.
+    resampling
+        ``bilinear``, ``cubic``, ``lanczos`` or ``nearest``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_BASEMAP_IMAGERY_", extra="ignore")
+
+    path: Path | None = Path("data/samples/small/rasters/imagery.tif")
+    jpeg_quality: int = Field(default=85, ge=1, le=100)
+    resampling: Literal["bilinear", "cubic", "lanczos", "nearest"] = "bilinear"
+
+
 @dataclass(frozen=True)
 class Settings:
     """One object per concern, each read from its ``ONEMAP_*`` environment variables."""
@@ -186,3 +233,5 @@ class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     basemap: BasemapSettings = field(default_factory=BasemapSettings)
+    basemap_cache: BasemapCacheSettings = field(default_factory=BasemapCacheSettings)
+    basemap_imagery: BasemapImagerySettings = field(default_factory=BasemapImagerySettings)
