@@ -19,6 +19,7 @@ from grid.errors import GridError
 from grid.privacy import Keyring
 from layers.errors import LayerError
 from services.auth import ApiKeyGate, KeyResolver, auth_routes
+from services.basemaps.tiles import TileService
 from services.basemaps.wmts import basemap_routes
 from services.errors import domain_error
 from services.grid_http import sheet_routes
@@ -42,10 +43,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     keyring = functools.cache(lambda: Keyring.from_settings(settings.privacy))
     resolver = KeyResolver(engine, keyring, settings.auth.cache_seconds)
     gate = Middleware(ApiKeyGate, resolver=resolver, settings=settings.auth)
+    tiles = TileService(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        await tiles.aclose()
         app.state.engine.dispose()
         await app.state.ogc.aclose()
 
@@ -55,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *auth_routes(engine),
             *sheet_routes(engine, keyring, settings.http.max_sheet_bytes),
             *ogc_routes(ogc),
-            *basemap_routes(settings, resolver),
+            *basemap_routes(settings, tiles, resolver),
         ],
         exception_handlers={
             **error_handlers(),
@@ -69,4 +72,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.engine = engine
     app.state.ogc = ogc
+    app.state.tiles = tiles
     return app

@@ -165,6 +165,9 @@ class BasemapSettings(BaseSettings):
         Vertical exaggeration of the hill-shade: the sample city is flat, 1 shows little.
     cache_max_age
         ``Cache-Control: max-age`` in seconds of tiles (they carry an ``ETag`` of their bytes).
+    render_processes
+        Worker processes rendering tiles the cache misses, per server process and for
+        ``onemap basemap seed``; unset, one per core. Rendering never runs on the event loop.
     """
 
     model_config = SettingsConfigDict(env_prefix="ONEMAP_BASEMAP_", extra="ignore")
@@ -172,6 +175,7 @@ class BasemapSettings(BaseSettings):
     dem: Path = Path("data/samples/small/rasters/dem.tif")
     exaggeration: float = Field(default=5.0, gt=0, le=1000)
     cache_max_age: int = Field(default=3600, ge=0)
+    render_processes: int | None = Field(default=None, ge=1, le=256)
 
 
 class BasemapCacheSettings(BaseSettings):

@@ -5,8 +5,9 @@
 - RESTful ``/wmts/1.0.0/{layer}/default/{set}/{level}/{row}/{col}.{png|jpg}`` and
   ``/wmts/1.0.0/WMTSCapabilities.xml``.
 
-Tiles are rendered off the event loop; each carries a strong ``ETag`` of its bytes and
-``Cache-Control``, and ``If-None-Match`` is answered 304. A non-empty ``tk`` (Tianditu's key
+Tiles come from the cache or are rendered in worker processes (:mod:`.tiles`); each
+carries a strong ``ETag`` of its bytes and ``Cache-Control``, and ``If-None-Match`` is
+answered 304. A non-empty ``tk`` (Tianditu's key
 parameter) is checked as an API key of this platform; a bad one is 401.
 """
 
@@ -15,8 +16,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures.process import BrokenProcessPool
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -27,8 +28,8 @@ from services.basemaps import capabilities as caps
 from services.basemaps import tile_requests as wmts_requests
 from services.basemaps.encode import blank_tile
 from services.basemaps.exceptions import WmtsError, exception_report
-from services.basemaps.jobs import LAYERS, SETS, Renderer, TileJob
-from services.basemaps.registry import renderers
+from services.basemaps.jobs import LAYERS, SETS, TileJob
+from services.basemaps.tiles import RenderUnavailableError, TileService
 from services.http.caching import Validators, conditional
 from services.settings import Settings
 
@@ -37,12 +38,12 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class WmtsService:
-    """Answers tiles and capabilities from a layer → renderer registry."""
+    """Answers tiles (from :class:`~services.basemaps.tiles.TileService`) and capabilities."""
 
     def __init__(
-        self, settings: Settings, registry: Mapping[str, Renderer], resolver: KeyResolver | None
+        self, settings: Settings, tiles: TileService, resolver: KeyResolver | None
     ) -> None:
-        self.registry = registry
+        self.tiles = tiles
         self.resolver = resolver
         self.max_age = settings.basemap.cache_max_age
         self.public_url = settings.ogc.public_url
@@ -67,14 +68,13 @@ class WmtsService:
             raise WmtsError("NotAuthorised", f"tk: {verdict.problem}", "tk")
 
     async def tile(self, request: Request, job: TileJob) -> Response:
-        renderer = self.registry.get(job.layer)
-        body = None
-        if renderer is not None:
-            try:
-                body = await run_in_threadpool(renderer.render, job)
-            except Exception:  # a renderer's failure is ours: logged, answered in WMTS terms
-                LOG.exception("rendering %s failed", job)
-                raise WmtsError("NoApplicableCode", "the tile could not be rendered") from None
+        try:
+            body = await self.tiles.tile(job)
+        except (RenderUnavailableError, BrokenProcessPool):
+            raise WmtsError("ServiceUnavailable", "the renderers restarted; retry") from None
+        except Exception:  # a renderer's failure is ours: logged, answered in WMTS terms
+            LOG.exception("rendering %s failed", job)
+            raise WmtsError("NoApplicableCode", "the tile could not be rendered") from None
         if body is None:
             body = blank_tile(job.media_type, job.size)
         validators = Validators(f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"', None)
@@ -165,6 +165,8 @@ def wmts_routes(service: WmtsService) -> list[BaseRoute]:
     ]
 
 
-def basemap_routes(settings: Settings, resolver: KeyResolver | None = None) -> list[BaseRoute]:
-    """The WMTS routes with the renderers :func:`~services.basemaps.registry.renderers` builds."""
-    return wmts_routes(WmtsService(settings, renderers(settings.basemap), resolver))
+def basemap_routes(
+    settings: Settings, tiles: TileService, resolver: KeyResolver | None = None
+) -> list[BaseRoute]:
+    """The WMTS routes over ``tiles``."""
+    return wmts_routes(WmtsService(settings, tiles, resolver))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,6 +43,12 @@ def serve(settings: Settings) -> Iterator[str]:
     owner URL alone get that database's server login (``server_url``), as a deployment sets
     ``ONEMAP_APP_DATABASE_URL`` beside ``ONEMAP_DATABASE_URL``.
     """
+    cache = None
+    if not settings.basemap_cache.dir.is_absolute():  # tiles of this server's database only
+        cache = Path(tempfile.mkdtemp(prefix="onemap-tiles-"))
+        settings = dataclasses.replace(
+            settings, basemap_cache=settings.basemap_cache.model_copy(update={"dir": cache})
+        )
     database = settings.database
     login = SERVER_URLS.get(database.database_url or "")
     if login and not database.app_database_url:
@@ -63,6 +71,8 @@ def serve(settings: Settings) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+    if cache is not None:
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 def ogc_client(url_env: str, home: Path, timeout: float = 60) -> Iterator[httpx.Client]:

@@ -7,16 +7,20 @@ import json
 import math
 import shutil
 import subprocess
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pyproj
 import pytest
 import rasterio
 from pydantic import SecretStr
+from rasterio.errors import NotGeoreferencedWarning
+from rasterio.io import MemoryFile
 
 from gis.settings import DatabaseSettings
 from grid.settings import PrivacySettings
@@ -66,6 +70,20 @@ def matrix(caps: ET.Element, tileset: str, level: int) -> dict[str, str]:
                 if m.findtext("ows:Identifier", namespaces=NS) == str(level):
                     return {child.tag.split("}")[1]: child.text or "" for child in m}
     raise AssertionError(f"no level {level} of {tileset}")
+
+
+def rgba(png: bytes) -> np.ndarray:
+    """A PNG's pixels as 4 bands, whatever its kind (grey + alpha, or paletted PNG8)."""
+    with warnings.catch_warnings(), MemoryFile(png) as memory, memory.open() as dataset:
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        bands = dataset.read()
+        if dataset.count == 1:  # paletted: expand the colour table
+            table = dataset.colormap(1)
+            lut = np.array([table.get(i, (0, 0, 0, 0)) for i in range(256)], np.uint8)
+            return np.moveaxis(lut[bands[0]], -1, 0)
+    if len(bands) == 2:
+        return np.stack([bands[0], bands[0], bands[0], bands[1]])
+    return bands
 
 
 def exception_code(answer: httpx.Response) -> str:
@@ -156,13 +174,19 @@ def test_a_tile_far_from_the_city_is_blank(wmts: httpx.Client) -> None:
     assert (alpha == 0).all()
 
 
-def test_layers_without_a_renderer_answer_blank_tiles(wmts: httpx.Client) -> None:
-    vec = wmts.get("/wmts/1.0.0/vec/default/c/10/157/850.png")
-    assert vec.status_code == 200 and vec.headers["content-type"] == "image/png"
-    assert (decode(vec.content)[-1] == 0).all()
-    img = wmts.get("/wmts/1.0.0/img/default/w/10/406/850.jpg")
+def test_every_layer_draws_the_city_and_nothing_far_away(wmts: httpx.Client) -> None:
+    """Each layer has its renderer: over Haizhou its tile has something drawn (several
+    colours, opaque pixels for PNG); far from the city it is blank (transparent PNG)."""
+    for layer in ("vec", "cva", "cia", "ter"):
+        near = wmts.get(f"/wmts/1.0.0/{layer}/default/c/12/630/3403.png")
+        assert near.status_code == 200 and near.headers["content-type"] == "image/png"
+        bands = rgba(near.content)
+        assert bands[3].any() and len(np.unique(bands[:3].reshape(3, -1), axis=1)) > 1, layer
+        far = wmts.get(f"/wmts/1.0.0/{layer}/default/c/12/300/300.png")
+        assert far.status_code == 200 and not rgba(far.content)[3].any(), layer
+    img = wmts.get("/wmts/1.0.0/img/default/w/12/1627/3403.jpg")
     assert img.status_code == 200 and img.headers["content-type"] == "image/jpeg"
-    assert img.content.startswith(b"\xff\xd8")
+    assert decode(img.content).std() > 5  # imagery, not a uniform background
 
 
 def test_dataserver_rest_and_kvp_give_the_same_bytes(wmts: httpx.Client) -> None:
