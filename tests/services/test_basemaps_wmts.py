@@ -74,13 +74,14 @@ def matrix(caps: ET.Element, tileset: str, level: int) -> dict[str, str]:
 
 def rgba(png: bytes) -> np.ndarray:
     """A PNG's pixels as 4 bands, whatever its kind (grey + alpha, or paletted PNG8)."""
-    with warnings.catch_warnings(), MemoryFile(png) as memory, memory.open() as dataset:
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        bands = dataset.read()
-        if dataset.count == 1:  # paletted: expand the colour table
-            table = dataset.colormap(1)
-            lut = np.array([table.get(i, (0, 0, 0, 0)) for i in range(256)], np.uint8)
-            return np.moveaxis(lut[bands[0]], -1, 0)
+        with MemoryFile(png) as memory, memory.open() as dataset:
+            bands = dataset.read()
+            if dataset.count == 1:  # paletted: expand the colour table
+                table = dataset.colormap(1)
+                lut = np.array([table.get(i, (0, 0, 0, 0)) for i in range(256)], np.uint8)
+                return np.moveaxis(lut[bands[0]], -1, 0)
     if len(bands) == 2:
         return np.stack([bands[0], bands[0], bands[0], bands[1]])
     return bands
