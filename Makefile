@@ -66,9 +66,11 @@ demo: install
 	$(ONEMAP) db start
 	$(ONEMAP) db upgrade
 	$(ONEMAP) samples load $(SAMPLE) --replace
+	$(ONEMAP) basemap seed --levels 8-11
 	@echo ""
 	@echo "  health:  http://$(HOST):$(PORT)/health"
 	@echo "  OGC API: http://$(HOST):$(PORT)/ogc  (QGIS: Layer > Add Layer > Add WFS / OGC API - Features Layer)"
+	@echo "  WMTS:    http://$(HOST):$(PORT)/wmts/1.0.0/WMTSCapabilities.xml  (Tianditu paths: /vec_c/wmts, /DataServer?T=vec_c&x=&y=&l=)"
 	@echo "  stop the database afterwards with: $(ONEMAP) db stop"
 	@echo ""
 	$(ONEMAP) serve --host $(HOST) --port $(PORT)
