@@ -341,3 +341,47 @@ def test_a_valid_api_key_as_tk_is_accepted(wmts: httpx.Client, onemap: Callable[
     answer = wmts.get(f"{KVP}{key}")
     assert answer.status_code == 200, answer.text
     assert answer.content == wmts.get(KVP).content
+
+
+def _shifted_correlation(a: np.ndarray, b: np.ndarray, dx: int, dy: int) -> float:
+    """Correlation of ``a`` with ``b`` moved by (dx, dy) pixels, over their common part."""
+    m = 4
+    h, w = a.shape
+    part_a = a[m : h - m, m : w - m]
+    part_b = b[m + dy : h - m + dy, m + dx : w - m + dx]
+    return float(np.corrcoef(part_a.ravel(), part_b.ravel())[0, 1])
+
+
+@pytest.mark.skipif(GDAL_MISSING, reason="gdal-bin is not installed (make os-deps)")
+def test_gdal_translate_of_img_matches_the_cog_warped_by_gdal(
+    wmts_base: str, tmp_path: Path
+) -> None:
+    """A window of ``img`` read through GDAL's WMTS driver is the imagery COG warped by
+    gdalwarp to the same window: same georeferencing, and the pixels agree best with no
+    shift at all (0.995 here; a pixel's shift either way drops it to about 0.974)."""
+    window = ("119.20", "34.68", "119.30", "34.60")  # ulx uly lrx lry, inside the imagery
+    source = f"WMTS:{wmts_base}/wmts/1.0.0/WMTSCapabilities.xml,layer=img,tilematrixset=c"
+    ours, reference = tmp_path / "img.tif", tmp_path / "ref.tif"
+    subprocess.run(
+        ["gdal_translate", "-q", "-projwin", *window, "-outsize", "400", "0", source, str(ours)],
+        capture_output=True, text=True, timeout=120, check=True, cwd=tmp_path,
+    )  # fmt: skip
+    with rasterio.open(ours) as result:
+        assert result.crs.to_epsg() == 4490
+        left, bottom, right, top = result.bounds
+        assert (left, top, right, bottom) == pytest.approx(tuple(map(float, window)), abs=1e-4)
+        width, height = result.width, result.height
+        got = result.read([1, 2, 3]).astype(float).mean(axis=0)
+    subprocess.run(
+        ["gdalwarp", "-q", "-t_srs", "EPSG:4490", "-te", window[0], window[3], window[2],
+         window[1], "-ts", str(width), str(height), "-r", "bilinear",
+         str(Path("data/samples/small/rasters/imagery.tif").absolute()), str(reference)],
+        capture_output=True, text=True, timeout=120, check=True, cwd=tmp_path,
+    )  # fmt: skip
+    with rasterio.open(reference) as warped:
+        want = warped.read([1, 2, 3]).astype(float).mean(axis=0)
+    assert abs(got.mean() - want.mean()) < 6
+    peak = _shifted_correlation(got, want, 0, 0)
+    assert peak > 0.98
+    for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+        assert _shifted_correlation(got, want, dx, dy) < peak - 0.01, (dx, dy)
