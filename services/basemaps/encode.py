@@ -13,6 +13,10 @@ from rasterio.io import MemoryFile
 
 from services.basemaps.jobs import TILE_SIZE
 
+NO_IMAGERY = (236, 236, 232)
+"""The colour of ``img`` where there is no imagery: a light neutral grey, so the edge of the
+imagery reads as 'no data', not as black or white land, in blank and partial tiles alike."""
+
 
 def encode(pixels: np.ndarray, media_type: str) -> bytes:
     """``pixels`` (bands, rows, cols) of uint8 as PNG (1-4 bands: grey, grey+alpha, RGB,
@@ -36,7 +40,9 @@ def encode(pixels: np.ndarray, media_type: str) -> bytes:
 
 @cache
 def blank_tile(media_type: str, size: int = TILE_SIZE) -> bytes:
-    """A tile with nothing on it: fully transparent PNG, or a white JPEG (JPEG has no alpha)."""
+    """A tile with nothing on it: fully transparent PNG, or a JPEG of :data:`NO_IMAGERY`
+    (JPEG has no alpha)."""
     if media_type == "image/jpeg":
-        return encode(np.full((3, size, size), 255, np.uint8), media_type)
+        colour = np.array(NO_IMAGERY, np.uint8).reshape(3, 1, 1)
+        return encode(np.broadcast_to(colour, (3, size, size)).copy(), media_type)
     return encode(np.zeros((2, size, size), np.uint8), "image/png")

@@ -32,10 +32,11 @@ from rasterio.warp import transform_bounds
 from gis.errors import RasterError
 from gis.io import open_raster
 from gis.tms import BoundingBox
+from services.basemaps.encode import NO_IMAGERY
 from services.basemaps.jobs import TileJob
 
-DEFAULT_BACKGROUND: Final = (236, 236, 232)
-"""A light neutral grey, so the edge of the imagery reads as 'no data' and not as black land."""
+DEFAULT_BACKGROUND: Final = NO_IMAGERY
+"""A light neutral grey, the colour of blank ``img`` tiles too (no seam at the imagery's edge)."""
 _GEOGRAPHIC: Final = "EPSG:4490"
 _SET_CRS: Final = {"c": "EPSG:4490", "w": "EPSG:3857"}
 
