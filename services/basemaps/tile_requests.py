@@ -59,8 +59,11 @@ def split_name(name: str, locator: str) -> tuple[str, TileSet]:
 
 
 def _integer(value: str, name: str) -> int:
+    """A whole number, signed or not: -1 or 10**20 is a well-formed index out of range
+    (``TileOutOfRange`` for a row or column), ``1e3`` or ``x`` is not an index at all."""
     text = value.strip()
-    if not text.isascii() or not text.isdigit() or len(text) > 9:
+    digits = text[1:] if text[:1] in "+-" else text
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 30:
         raise WmtsError(
             "InvalidParameterValue", f"{name} must be a whole number, not {value!r}", name
         )
