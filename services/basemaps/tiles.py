@@ -52,7 +52,10 @@ class TileService:
             flight = asyncio.wrap_future(self._submit(job))
             self._flights[job] = flight
             flight.add_done_callback(lambda done: self._landed(job, done))
-        return await asyncio.shield(flight)
+        try:
+            return await asyncio.shield(flight)
+        except BrokenProcessPool:
+            raise RenderUnavailableError("the render workers stopped; retry") from None
 
     def _submit(self, job: TileJob) -> ConcurrentFuture[bytes | None]:
         if self._pool is None:

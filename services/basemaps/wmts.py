@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures.process import BrokenProcessPool
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -70,7 +69,7 @@ class WmtsService:
     async def tile(self, request: Request, job: TileJob) -> Response:
         try:
             body = await self.tiles.tile(job)
-        except (RenderUnavailableError, BrokenProcessPool):
+        except RenderUnavailableError:
             raise WmtsError("ServiceUnavailable", "the renderers restarted; retry") from None
         except Exception:  # a renderer's failure is ours: logged, answered in WMTS terms
             LOG.exception("rendering %s failed", job)
