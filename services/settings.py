@@ -168,6 +168,9 @@ class BasemapSettings(BaseSettings):
     render_processes
         Worker processes rendering tiles the cache misses, per server process and for
         ``onemap basemap seed``; unset, one per core. Rendering never runs on the event loop.
+    styles
+        The folder of the Mapnik styles ``vec.xml``, ``cva.xml`` and ``cia.xml``; unset, the
+        checkout's ``config/basemap/`` (an installed wheel names its copy here).
     """
 
     model_config = SettingsConfigDict(env_prefix="ONEMAP_BASEMAP_", extra="ignore")
@@ -176,6 +179,7 @@ class BasemapSettings(BaseSettings):
     exaggeration: float = Field(default=5.0, gt=0, le=1000)
     cache_max_age: int = Field(default=3600, ge=0)
     render_processes: int | None = Field(default=None, ge=1, le=256)
+    styles: Path | None = None
 
 
 class BasemapCacheSettings(BaseSettings):

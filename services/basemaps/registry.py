@@ -21,7 +21,12 @@ from services.settings import Settings
 def renderers(settings: Settings) -> dict[str, Renderer]:
     """Layer name → its renderer. Relative raster paths are resolved now, against the
     working directory of the process that builds them."""
-    found: dict[str, Renderer] = dict(vector_renderers(settings.database))
+    styles = settings.basemap.styles
+    found: dict[str, Renderer] = dict(
+        vector_renderers(settings.database, styles_dir=Path(styles).absolute())
+        if styles is not None
+        else vector_renderers(settings.database)
+    )
     imagery = settings.basemap_imagery
     if imagery.path is not None and Path(imagery.path).is_file():
         found["img"] = ImageryRenderer(
