@@ -59,10 +59,10 @@ def split_name(name: str, locator: str) -> tuple[str, TileSet]:
 
 
 def _integer(value: str, name: str) -> int:
-    """A whole number, signed or not: -1 or 10**20 is a well-formed index out of range
+    """A whole number in decimal digits, maybe negative: -1 or 10**20 is an index out of range
     (``TileOutOfRange`` for a row or column), ``1e3`` or ``x`` is not an index at all."""
     text = value.strip()
-    digits = text[1:] if text[:1] in "+-" else text
+    digits = text.removeprefix("-")
     if not digits.isascii() or not digits.isdigit() or len(digits) > 30:
         raise WmtsError(
             "InvalidParameterValue", f"{name} must be a whole number, not {value!r}", name
