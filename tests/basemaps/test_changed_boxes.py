@@ -25,7 +25,12 @@ from grid.settings import GridSettings
 from layers.loader import load_plans
 from layers.settings import PlanSettings
 from services.basemaps.cache import LAYERS_BY_SOURCE, ExpiryWatcher, TileCache, expire_changes
-from services.basemaps.cache.changes import BUFFER_PIXELS, VECTOR_LAYERS, merge_ranges
+from services.basemaps.cache.changes import (
+    BUFFER_PIXELS,
+    VECTOR_LAYERS,
+    merge_ranges,
+    take_changes,
+)
 from services.basemaps.jobs import TileJob
 from services.settings import BasemapCacheSettings
 from tests.conftest import ROOT, SAMPLE
@@ -218,6 +223,41 @@ def test_only_the_current_use_layer_of_the_plans_records_boxes(
     assert source == "plans.features"
 
 
+def test_a_new_current_use_version_records_the_one_it_supersedes_once(
+    plans: Engine, conn: Connection
+) -> None:
+    """The style draws a layer's newest version only: a new version's rows replace the
+    previous version's, whose extent counts with the first chunk of the new one only."""
+    current = _plan_layer(conn, True)
+    previous = _extent(
+        conn, "SELECT ST_Extent(geom) FROM plans.features WHERE layer_version_id = :v", v=current
+    )
+    new = conn.execute(
+        text(
+            "INSERT INTO plans.layer_versions (layer_id, version, source_name, source_sha256,"
+            " source_crs, feature_count, imported_by)"
+            " SELECT layer_id, version + 1, 'test', repeat('0', 64), 'EPSG:4490', 0, 'test'"
+            " FROM plans.layer_versions WHERE id = :v RETURNING id"
+        ),
+        {"v": current},
+    ).scalar_one()
+    chunk = (
+        "INSERT INTO plans.features (layer_version_id, code_2023, category, geom)"
+        " SELECT :new, code_2023, category, ST_Translate(geom, :dx, 0) FROM plans.features"
+        " WHERE layer_version_id = :v ORDER BY id LIMIT 2"
+    )
+    mark = _mark(conn)
+    conn.execute(text(chunk), {"new": new, "dx": 1.0, "v": current})
+    moved = _extent(conn, "SELECT ST_Extent(geom) FROM plans.features WHERE layer_version_id = :v",
+                    v=new)  # fmt: skip
+    [(source, box)] = _boxes_since(conn, mark)
+    assert source == "plans.features"
+    assert box == pytest.approx(_union(previous, moved), abs=1e-9)
+    conn.execute(text(chunk), {"new": new, "dx": 2.0, "v": current})  # a second COPY chunk
+    [_, (_, box)] = _boxes_since(conn, mark)
+    assert box[0] > previous[2]  # only the chunk's rows, 2° east
+
+
 def test_every_table_a_style_reads_records_its_changes(engine: Engine) -> None:
     """The styles (config/basemap/) read exactly the tables LAYERS_BY_SOURCE names for their
     layer (the plan tables joined to pick the current-use layer's newest version aside),
@@ -333,6 +373,21 @@ def test_a_failed_expiry_leaves_the_boxes_pending(
     with pytest.raises(OSError, match="disk gone"):
         expire_changes(cache, server_engine)
     assert _pending(drained) == 1
+
+
+def test_two_drainers_never_take_the_same_box(drained: Engine, server_engine: Engine) -> None:
+    """A box one server process holds (taken, not yet committed) is skipped by another; a
+    rollback leaves it pending."""
+    _record(drained, "grid.buildings", _centre_box(18))
+    with server_engine.connect() as first, server_engine.connect() as second:
+        with first.begin() as held:
+            assert len(take_changes(first)) == 1
+            with second.begin():
+                assert take_changes(second) == []
+            held.rollback()
+        with second.begin():
+            assert [b.source for b in take_changes(second)] == ["grid.buildings"]
+    assert _pending(drained) == 0
 
 
 def test_merging_ranges_adds_no_tile_beyond_an_overlap() -> None:
