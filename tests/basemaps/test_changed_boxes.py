@@ -6,6 +6,7 @@ from the changed table, and no others."""
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import time
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from gis.engine import create_engine
-from gis.tms import Tile, tile_bounds, tile_for_point
+from gis.tms import Tile, tile_bounds, tile_for_point, tiles_for_bbox
 from grid.edits import Actor, update
 from grid.settings import GridSettings
 from layers.loader import load_plans
@@ -30,6 +31,7 @@ from services.basemaps.cache.changes import (
     VECTOR_LAYERS,
     merge_ranges,
     take_changes,
+    tile_range,
 )
 from services.basemaps.jobs import TileJob
 from services.settings import BasemapCacheSettings
@@ -364,7 +366,7 @@ def test_a_failed_expiry_leaves_the_boxes_pending(
     drained: Engine, server_engine: Engine, tmp_path: Path
 ) -> None:
     class Broken(TileCache):
-        def expire(self, *args: object, **kwargs: object) -> int:
+        def expire_range(self, *args: object, **kwargs: object) -> int:
             raise OSError("disk gone")
 
     cache = Broken(tmp_path)
@@ -388,6 +390,36 @@ def test_two_drainers_never_take_the_same_box(drained: Engine, server_engine: En
         with second.begin():
             assert [b.source for b in take_changes(second)] == ["grid.buildings"]
     assert _pending(drained) == 0
+
+
+@pytest.mark.parametrize("tileset", ["c", "w"])
+def test_tile_ranges_are_the_tiles_tile_cache_expire_picks(tileset: str) -> None:
+    """The arithmetic agrees with gis.tms.tiles_for_bbox as TileCache.expire uses it (columns
+    from the box's south edge, rows from its west edge), for boxes in and around the county
+    and, on ``c``, boxes whose edges lie on tile boundaries (exact binary fractions there;
+    on ``w`` an edge on a boundary is a matter of rounding in PROJ's projection, where either
+    tile is right)."""
+    rng = random.Random(16)
+    for _ in range(400):
+        level = rng.randint(1, 18)
+        west, south = rng.uniform(118.0, 120.5), rng.uniform(33.8, 35.5)
+        size = rng.choice([1e-6, 1e-4, 1e-2, 0.5, 3.0])
+        east, north = west + size * rng.random(), south + size * rng.random()
+        if tileset == "c" and rng.random() < 0.4:  # edges on boundaries: no neighbour pulled in
+            step = 360 / 2**level
+            west, east = (
+                -180 + step * ((west + 180) // step),
+                -180 + step * (1 + (east + 180) // step),
+            )
+            south, north = (
+                90 - step * (1 + (90 - south) // step),
+                90 - step * ((90 - north) // step),
+            )
+        box = (west, south, east, north)
+        cols = list(tiles_for_bbox(tileset, (west, south, east, south), level, geographic=True))
+        rows = list(tiles_for_bbox(tileset, (west, south, west, north), level, geographic=True))
+        expected = (cols[0].x, cols[-1].x, rows[0].y, rows[-1].y)
+        assert tile_range(tileset, level, box) == expected, (level, box)  # type: ignore[arg-type]
 
 
 def test_merging_ranges_adds_no_tile_beyond_an_overlap() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -23,7 +24,6 @@ from typing import Final, NamedTuple
 from sqlalchemy import Connection, Engine, text
 from starlette.concurrency import run_in_threadpool
 
-from gis.tms import Tile, tile_bounds, tiles_for_bbox
 from services.basemaps.cache.mbtiles import TileCache
 from services.basemaps.jobs import SETS, TILE_SIZE, TileSet
 
@@ -115,7 +115,8 @@ def expire_boxes(cache: TileCache, boxes: Iterable[ChangedBox], levels: Iterable
     """Drop the tiles over ``boxes`` for the layers their tables affect, on both sets, at
     ``levels``; return how many. At each level the boxes, widened by the style's buffer,
     become tile ranges, merged where that costs no extra tile beyond their overlap: many
-    changes in one city-level tile are one range, distant street-level ones stay apart."""
+    changes in one city-level tile are one range DELETE, distant street-level ones stay
+    apart."""
     by_layer: dict[str, list[BBox]] = {}
     for box in boxes:
         layers = LAYERS_BY_SOURCE.get(box.source)
@@ -131,40 +132,45 @@ def expire_boxes(cache: TileCache, boxes: Iterable[ChangedBox], levels: Iterable
             if not cache.path(layer, tileset).exists():
                 continue
             for level in levels:
-                for bbox in expiry_boxes(tileset, level, bboxes, BUFFER_PIXELS.get(layer, 0)):
-                    dropped += cache.expire(layer, tileset, bbox, (level,))
+                for r in expiry_ranges(tileset, level, bboxes, BUFFER_PIXELS.get(layer, 0)):
+                    dropped += cache.expire_range(layer, tileset, level, r[:2], r[2:])
     return dropped
 
 
-def expiry_boxes(
+def expiry_ranges(
     tileset: TileSet, level: int, bboxes: Sequence[BBox], buffer_pixels: int = 0
-) -> list[BBox]:
-    """Boxes whose tiles (as :meth:`TileCache.expire` picks them) are those meeting
-    ``bboxes`` widened by ``buffer_pixels``, merged into few ranges."""
+) -> list[TileRange]:
+    """The tile ranges meeting ``bboxes`` widened by ``buffer_pixels``, merged."""
     pad = buffer_pixels * 360.0 / (TILE_SIZE * 2**level)  # a pixel's width in longitude
     ranges = set()
     for bbox in bboxes:
-        found = _tile_range(tileset, level, _widen(tileset, bbox, pad))
+        found = tile_range(tileset, level, _widen(tileset, bbox, pad))
         if found is not None:
             ranges.add(found)
-    return [_inner_box(tileset, level, r) for r in merge_ranges(ranges)]
+    return merge_ranges(ranges)
 
 
 def merge_ranges(ranges: Iterable[TileRange]) -> list[TileRange]:
     """Merge two ranges into their bounding range while that adds no more tiles than they
-    share (side by side, nested, overlapping much), until no two merge."""
+    share (side by side, nested, overlapping much), until no two merge. Only ranges that
+    meet or touch can merge (between others the bounding range adds the gap), so each range
+    is compared only with those still open at its first column."""
     pending = sorted(set(ranges))
     while True:
         merged: list[TileRange] = []
+        open_: list[int] = []  # indices in merged of ranges reaching the current column - 1
         changed = False
         for r in pending:
-            for i, m in enumerate(merged):
-                u = (min(m[0], r[0]), max(m[1], r[1]), min(m[2], r[2]), max(m[3], r[3]))
+            open_ = [i for i in open_ if merged[i][1] >= r[0] - 1]
+            for i in open_:
+                m = merged[i]
+                u = (m[0], max(m[1], r[1]), min(m[2], r[2]), max(m[3], r[3]))  # m[0] <= r[0]
                 if _area(u) <= _area(m) + _area(r):
                     merged[i], changed = u, True
                     break
             else:
                 merged.append(r)
+                open_.append(len(merged) - 1)
         if not changed:
             return merged
         pending = sorted(set(merged))
@@ -177,7 +183,7 @@ def _area(r: TileRange) -> int:
 def _widen(tileset: TileSet, bbox: BBox, pad: float) -> BBox:
     """``bbox`` widened by ``pad`` degrees (a pixel is no taller than wide in latitude on
     either set, so this is at least the buffer), clipped to the set's latitudes."""
-    limit = 90.0 if tileset == "c" else 85.05
+    limit = 90.0 if tileset == "c" else 85.0511
     west, south, east, north = bbox
     return (
         max(west - pad, -180.0),
@@ -187,27 +193,31 @@ def _widen(tileset: TileSet, bbox: BBox, pad: float) -> BBox:
     )
 
 
-def _tile_range(tileset: TileSet, level: int, bbox: BBox) -> TileRange | None:
-    """The columns and rows of the tiles meeting ``bbox``, as TileCache.expire finds them."""
+def tile_range(tileset: TileSet, level: int, bbox: BBox) -> TileRange | None:
+    """The columns and rows of the tiles meeting a lon/lat ``bbox``, with the rules of
+    :func:`gis.tms.tiles_for_bbox` (an east or south edge on a tile boundary does not pull in
+    the next tile), by arithmetic instead of listing tiles. Both sets' columns are the
+    meridians 360/2ⁿ degrees apart from -180; ``c`` rows are parallels as far apart from 90,
+    ``w`` rows split Web Mercator's square into 2ⁿ."""
     west, south, east, north = bbox
-    cols = [
-        t.x for t in tiles_for_bbox(tileset, (west, south, east, south), level, geographic=True)
-    ]
-    rows = [
-        t.y for t in tiles_for_bbox(tileset, (west, south, west, north), level, geographic=True)
-    ]
-    if not cols or not rows:
+    step = 360.0 / 2**level
+    c0 = math.floor((west + 180.0) / step)
+    c1 = max(math.ceil((east + 180.0) / step) - 1, c0)
+    if tileset == "c":
+        top, bottom, nrows = (90.0 - north) / step, (90.0 - south) / step, 2 ** (level - 1)
+    else:
+        top, bottom, nrows = _mercator_row(north, level), _mercator_row(south, level), 2**level
+    r0 = math.floor(top)
+    r1 = max(math.ceil(bottom) - 1, r0)
+    c0, c1, r0, r1 = max(c0, 0), min(c1, 2**level - 1), max(r0, 0), min(r1, nrows - 1)
+    if c0 > c1 or r0 > r1:
         return None
-    return cols[0], cols[-1], rows[0], rows[-1]
+    return c0, c1, r0, r1
 
 
-def _inner_box(tileset: TileSet, level: int, r: TileRange) -> BBox:
-    """A lon/lat box meeting exactly the tiles of ``r``: their bounds, pulled in by a
-    thousandth of a tile so that no rounding reaches a neighbour."""
-    west, _, _, north = tile_bounds(tileset, Tile(r[0], r[2], level), geographic=True)
-    _, south, east, _ = tile_bounds(tileset, Tile(r[1], r[3], level), geographic=True)
-    dx, dy = (east - west) / (r[1] - r[0] + 1) / 1000, (north - south) / (r[3] - r[2] + 1) / 1000
-    return west + dx, south + dy, east - dx, north - dy
+def _mercator_row(lat: float, level: int) -> float:
+    """Where a latitude falls among the 2ⁿ rows of Web Mercator's square, from the top."""
+    return float((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * 2**level)
 
 
 @contextmanager
