@@ -194,12 +194,16 @@ class BasemapCacheSettings(BaseSettings):
     busy_timeout_ms
         How long a cache write waits for another worker process's write to the same file
         before it fails (each write takes milliseconds; the wait is SQLite's busy timeout).
+    expire_interval
+        Seconds between two looks at the boxes where drawn data changed
+        (``tiles.changed_boxes``), whose tiles are then dropped (docs/basemap-cache.md).
     """
 
     model_config = SettingsConfigDict(env_prefix="ONEMAP_BASEMAP_CACHE_", extra="ignore")
 
     dir: Path = Path("basemaps")
     busy_timeout_ms: int = Field(default=30_000, ge=100)
+    expire_interval: float = Field(default=2.0, ge=0.1)
 
     def directory(self, home: Path) -> Path:
         """The absolute cache directory, ``dir`` taken from ``home`` when relative."""

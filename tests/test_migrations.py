@@ -30,8 +30,8 @@ from services.migrate import (
 )
 from tests.conftest import scratch_database
 
-OURS = (*SCHEMAS, "counts")
-"""Our schemas, with the bookkeeping one the models leave out (migration 0004)."""
+OURS = (*SCHEMAS, "counts", "tiles")
+"""Our schemas, with the bookkeeping ones the models leave out (migrations 0004, 0012)."""
 
 MIGRATION_IMPORTS = {"alembic", "sqlalchemy", "geoalchemy2"}
 """What a migration may import besides the standard library: nothing of this project."""

@@ -144,12 +144,10 @@ class TileCache:
         along its west edge (the same tiles_for_bbox rules), so a level-18 box over the whole
         city is one range DELETE, not millions of keys.
         """
-        path = self.path(layer, tileset)
-        if not path.exists():
+        if not self.path(layer, tileset).exists():
             return 0
         west, south, east, north = bbox_lonlat
         dropped = 0
-        connection = self._connection(layer, tileset)
         for level in levels:
             cols = [
                 t.x
@@ -159,15 +157,34 @@ class TileCache:
                 t.y
                 for t in tiles_for_bbox(tileset, (west, south, west, north), level, geographic=True)
             ]
-            if not cols or not rows:
-                continue
-            low, high = mbtiles_row(tileset, level, rows[-1]), mbtiles_row(tileset, level, rows[0])
-            dropped += connection.execute(
+            if cols and rows:
+                dropped += self.expire_range(
+                    layer, tileset, level, (cols[0], cols[-1]), (rows[0], rows[-1])
+                )
+        return dropped
+
+    def expire_range(
+        self,
+        layer: str,
+        tileset: TileSet | str,
+        level: int,
+        cols: tuple[int, int],
+        rows: tuple[int, int],
+    ) -> int:
+        """Drop the tiles of columns ``cols[0]``–``cols[1]`` and (Tianditu, from the top)
+        rows ``rows[0]``–``rows[1]`` at one level, in one range DELETE; return how many."""
+        if not self.path(layer, tileset).exists():
+            return 0
+        low, high = mbtiles_row(tileset, level, rows[1]), mbtiles_row(tileset, level, rows[0])
+        return (
+            self._connection(layer, tileset)
+            .execute(
                 "DELETE FROM tiles WHERE zoom_level = ? AND tile_column BETWEEN ? AND ?"
                 " AND tile_row BETWEEN ? AND ?",
-                (level, cols[0], cols[-1], low, high),
-            ).rowcount
-        return dropped
+                (level, cols[0], cols[1], low, high),
+            )
+            .rowcount
+        )
 
     def status(self) -> list[LevelStatus]:
         """Tiles and bytes per layer, set and level, for every cache file present."""
