@@ -19,6 +19,7 @@ from grid.errors import GridError
 from grid.privacy import Keyring
 from layers.errors import LayerError
 from services.auth import ApiKeyGate, KeyResolver, auth_routes
+from services.basemaps.cache import ExpiryWatcher
 from services.basemaps.tiles import TileService
 from services.basemaps.wmts import basemap_routes
 from services.errors import domain_error
@@ -44,10 +45,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     resolver = KeyResolver(engine, keyring, settings.auth.cache_seconds)
     gate = Middleware(ApiKeyGate, resolver=resolver, settings=settings.auth)
     tiles = TileService(settings)
+    expiry = ExpiryWatcher(tiles.cache, engine, settings.basemap_cache.expire_interval)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await expiry.start()  # tiles over data changed since the last run go first
         yield
+        await expiry.stop()
         await tiles.aclose()
         app.state.engine.dispose()
         await app.state.ogc.aclose()
@@ -73,4 +77,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.engine = engine
     app.state.ogc = ogc
     app.state.tiles = tiles
+    app.state.expiry = expiry
     return app

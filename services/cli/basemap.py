@@ -51,9 +51,14 @@ def seed(
     force: bool = typer.Option(False, "--force", help="Render tiles already cached again."),
     as_json: bool = JSON,
 ) -> None:
-    """Pre-render tiles of the city (or a county, or a box) into the cache."""
+    """Pre-render tiles of the city (or a county, or a box) into the cache.
+
+    Tiles over data changed since the server last looked are dropped first, so none of
+    them counts as already seeded."""
     from services.basemaps import seed as seeding
+    from services.basemaps.cache import expire_changes
     from services.basemaps.jobs import LAYERS, SETS
+    from services.basemaps.render_pool import tile_cache
 
     config = settings()
     layers = layer or list(LAYERS)
@@ -61,6 +66,7 @@ def seed(
     seeding.check_names(layers, sets)
     wanted = seeding.parse_levels(levels)
     area = _area(config, bbox, county)
+    stale = expire_changes(tile_cache(config), engine(config))  # what changed goes first
     total = seeding.count(layers, sets, wanted, area)  # type: ignore[arg-type]
     jobs = seeding.plan(layers, sets, wanted, area)  # type: ignore[arg-type]
     with progress_bar() as bar:
@@ -85,9 +91,12 @@ def seed(
                 "processes": report.processes,
                 "bbox": area,
                 "levels": [wanted.start, wanted.stop - 1],
+                "expired_first": stale,
             }
         )
         return
+    if stale:
+        console.print(f"{stale} tiles over changed data dropped first")
     out.print(
         f"{report.tiles} tiles in {report.seconds:.1f} s ({report.tiles_per_second:.0f}/s on "
         f"{report.processes} processes): {report.rendered} rendered ({report.blank} blank, "
