@@ -26,9 +26,10 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -37,6 +38,7 @@ import pyproj
 import pytest
 from playwright.sync_api import (
     Browser,
+    BrowserContext,
     ConsoleMessage,
     Page,
     Request,
@@ -169,14 +171,14 @@ class Visit:
     foreign: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    report: dict[str, object] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
         return (
             [f"other host: {url}" for url in self.foreign]
             + [f"failed: {failure}" for failure in self.failed]
             + [f"error: {error}" for error in self.errors]
-            + [f"tileerror: {tile}" for tile in self.report.get("errors", [])]  # type: ignore[attr-defined]
+            + [f"tileerror: {tile}" for tile in self.report.get("errors", [])]
         )
 
     def shot(self, layer: str) -> np.ndarray:
@@ -199,11 +201,31 @@ def decode(body: bytes) -> np.ndarray:
             return dataset.read()
 
 
-def visit(
-    browser: Browser, base: str, folder: Path, tileset: str, form: str, lon: float, lat: float
+Visitor = Callable[[str, str, float, float], Visit]
+
+
+@pytest.fixture
+def visit(browser: Browser, tile_server: str, tmp_path: Path) -> Iterator[Visitor]:
+    """``visit(tileset, form, lon, lat)``: the page, opened offline; see :func:`open_page`."""
+    contexts: list[BrowserContext] = []
+    yield lambda *args: open_page(browser, contexts, tile_server, tmp_path, *args)
+    for context in contexts:
+        context.close()
+
+
+def open_page(
+    browser: Browser,
+    contexts: list[BrowserContext],
+    base: str,
+    folder: Path,
+    tileset: str,
+    form: str,
+    lon: float,
+    lat: float,
 ) -> Visit:
-    """Open the page (one map per layer, centred on lon/lat) offline; wait for every layer's
-    ``load``. Requests to any host but the app's are aborted and recorded."""
+    """Open the page (one map per layer, centred on lon/lat; URLs of ``form``, ``kvp`` or
+    ``dataserver``) in a new browser context; wait for every layer's ``load``. Requests to
+    any host but the app's are aborted and recorded."""
     host = urlsplit(base).netloc
     config = {"set": tileset, "form": form, "lon": lon, "lat": lat, "level": LEVEL,
               "layers": list(LAYERS)}  # fmt: skip
@@ -216,6 +238,7 @@ def visit(
     page_file = folder / f"leaflet-{tileset}-{form}-{lon}-{lat}.html"
     page_file.write_text(html, encoding="utf-8")
     context = browser.new_context(viewport={"width": WIDTH + 40, "height": 5 * HEIGHT + 40})
+    contexts.append(context)
     page = context.new_page()
     seen = Visit(page)
 
@@ -302,7 +325,7 @@ def check_clean(seen: Visit, tileset: str, form: str, lon: float, lat: float) ->
         status, kind = seen.answers.get(url, (0, ""))
         assert status == 200 and kind.startswith("image/"), (url, status, kind)
     expected = expected_tiles(tileset, lon, lat)
-    loads: list[dict[str, object]] = seen.report["loads"]  # type: ignore[assignment]
+    loads: list[dict[str, Any]] = seen.report["loads"]
     for layer in LAYERS:
         srcs = [str(load["src"]) for load in loads if load["layer"] == layer]
         assert len(srcs) == len(set(srcs)), f"{layer}: a tile loaded twice"
@@ -318,10 +341,10 @@ def check_clean(seen: Visit, tileset: str, form: str, lon: float, lat: float) ->
     ("tileset", "form"), [("c", "kvp"), ("c", "dataserver"), ("w", "kvp"), ("w", "dataserver")]
 )
 def test_leaflet_draws_the_tianditu_layers_over_the_city(
-    browser: Browser, tile_server: str, tmp_path: Path, tileset: str, form: str
+    visit: Visitor, tile_server: str, tileset: str, form: str
 ) -> None:
     lon, lat = HAIZHOU
-    seen = visit(browser, tile_server, tmp_path, tileset, form, lon, lat)
+    seen = visit(tileset, form, lon, lat)
     check_clean(seen, tileset, form, lon, lat)
 
     shot = seen.shot("ter")
@@ -338,7 +361,7 @@ def test_leaflet_draws_the_tianditu_layers_over_the_city(
     assert answer.status_code == 200
     grey, tile_alpha = decode(answer.content)
     assert (tile_alpha == 255).all()
-    px, py = seen.report["points"]["ter"]  # type: ignore[index]
+    px, py = seen.report["points"]["ter"]
     left, top = round(px - (gx - col * 256)), round(py - (gy - row * 256))  # tile's corner
     errors = {}
     for dx in range(-3, 4):
@@ -359,11 +382,9 @@ def test_leaflet_draws_the_tianditu_layers_over_the_city(
 
 
 @pytest.mark.parametrize(("tileset", "form"), [("c", "kvp"), ("w", "dataserver")])
-def test_far_from_the_city_the_layers_are_blank(
-    browser: Browser, tile_server: str, tmp_path: Path, tileset: str, form: str
-) -> None:
+def test_far_from_the_city_the_layers_are_blank(visit: Visitor, tileset: str, form: str) -> None:
     lon, lat = FAR
-    seen = visit(browser, tile_server, tmp_path, tileset, form, lon, lat)
+    seen = visit(tileset, form, lon, lat)
     check_clean(seen, tileset, form, lon, lat)
     for layer in ("ter", "vec", "cva", "cia"):
         assert (seen.shot(layer)[3] == 0).all(), f"{layer} draws something far from the city"
