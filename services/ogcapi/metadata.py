@@ -12,8 +12,8 @@ from typing import Any, Final
 from services.ogcapi.crs import default_crs, served, storage_crs
 from services.ogcapi.sources import Registry
 from services.ogcapi.specs import GEOMETRY_QUERYABLE, CollectionSpec
-from services.ogcapi.tiles import CONFORMANCE as TILES_CONFORMANCE
-from services.ogcapi.tiles import REL
+from services.ogcapi.tile_documents import CONFORMANCE as TILES_CONFORMANCE
+from services.ogcapi.tile_documents import REL
 
 CONFORMANCE: Final = (
     "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",

@@ -21,6 +21,13 @@ from services.ogcapi import access, tiles
 from services.ogcapi.errors import BadRequestError, NotFoundError
 from services.ogcapi.route_base import JSON, VARY, RouteBase
 from services.ogcapi.specs import CollectionSpec
+from services.ogcapi.tile_documents import (
+    tile_matrix_set,
+    tile_matrix_sets,
+    tilejson,
+    tileset,
+    tilesets,
+)
 
 TRUNCATED = "OGC-Tile-Truncated"
 FEATURES = "OGC-Tile-Features"
@@ -42,14 +49,14 @@ class TileRoutes(RouteBase):
     async def tile_matrix_sets(self, request: Request) -> Response:
         async def work() -> Response:
             self._metadata_format(request)
-            return self._document(request, tiles.tile_matrix_sets(self._base(request)), JSON)
+            return self._document(request, tile_matrix_sets(self._base(request)), JSON)
 
         return await self._guard(work)
 
     async def tile_matrix_set(self, request: Request) -> Response:
         async def work() -> Response:
             self._metadata_format(request)
-            document = tiles.tile_matrix_set(request.path_params["tms"])
+            document = tile_matrix_set(request.path_params["tms"])
             return self._document(request, document, JSON)
 
         return await self._guard(work)
@@ -61,8 +68,7 @@ class TileRoutes(RouteBase):
             self._metadata_format(request)
             spec = await self._spec(request, request.path_params["cid"])
             url = f"{self._base(request)}/collections/{spec.id}/tiles"
-            return self._document(request, tiles.tilesets(url, spec.title, self._base(request)),
-                                  JSON)  # fmt: skip
+            return self._document(request, tilesets(url, spec.title, self._base(request)), JSON)
 
         return await self._guard(work)
 
@@ -74,8 +80,8 @@ class TileRoutes(RouteBase):
             base = self._base(request)
             url = f"{base}/collections/{spec.id}/tiles/{tiles.name_of(tms)}"
             if chosen == "tilejson":
-                return self._document(request, tiles.tilejson(url, spec.title, [spec], tms), JSON)
-            return self._document(request, tiles.tileset(url, spec.title, [spec], tms, base), JSON)
+                return self._document(request, tilejson(url, spec.title, [spec], tms), JSON)
+            return self._document(request, tileset(url, spec.title, [spec], tms, base), JSON)
 
         return await self._guard(work)
 
@@ -97,8 +103,7 @@ class TileRoutes(RouteBase):
         async def work() -> Response:
             self._metadata_format(request)
             base = self._base(request)
-            return self._document(request, tiles.tilesets(f"{base}/tiles", DATASET_TITLE, base),
-                                  JSON)  # fmt: skip
+            return self._document(request, tilesets(f"{base}/tiles", DATASET_TITLE, base), JSON)
 
         return await self._guard(work)
 
@@ -110,9 +115,8 @@ class TileRoutes(RouteBase):
             base = self._base(request)
             url = f"{base}/tiles/{tiles.name_of(tms)}"
             if chosen == "tilejson":
-                return self._document(request, tiles.tilejson(url, DATASET_TITLE, specs, tms),
-                                      JSON)  # fmt: skip
-            document = tiles.tileset(url, DATASET_TITLE, specs, tms, base)
+                return self._document(request, tilejson(url, DATASET_TITLE, specs, tms), JSON)
+            document = tileset(url, DATASET_TITLE, specs, tms, base)
             return self._document(request, document, JSON)
 
         return await self._guard(work)

@@ -18,7 +18,8 @@ concatenation of its layers). The same statement reads the tables' change stamps
 
 Zoom limits are set per kind of collection in ``WebMercatorQuad`` levels
 (:data:`MERCATOR_ZOOMS`) and carried to the other sets by scale: ``TiandituC`` level n is
-Web Mercator level n, ``WorldCRS84Quad`` level n is Web Mercator level n + 1.
+Web Mercator level n, ``WorldCRS84Quad`` level n is Web Mercator level n + 1. The JSON
+documents about the sets and tilesets are written by tile_documents.py.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any, Final
 from morecantile import TileMatrixSet
 
 from gis.sql_files import statement
-from gis.tms import Tile, get_tms, tile_bounds, tile_for_point
+from gis.tms import Tile, get_tms, tile_bounds
 from services.http.caching import Validators, digest, validators_for
 from services.ogcapi.errors import BadRequestError, NotFoundError
 from services.ogcapi.sources import Registry
@@ -41,7 +42,6 @@ from services.ogcapi.specs import Audience, CollectionSpec, Prop, PropType, quot
 from services.ogcapi.validators import stamp_key
 
 MVT: Final = "application/vnd.mapbox-vector-tile"
-TILEJSON_VERSION: Final = "3.0.0"
 TILE_SETS: Final = ("WebMercatorQuad", "WorldCRS84Quad", "TiandituC")
 """The sets tiles are served in, by their ids in URLs (exact spelling)."""
 EXTENT: Final = 4096
@@ -52,7 +52,7 @@ SIMPLIFY_PIXELS: Final = 0.25
 """Simplification tolerance, in 256-pixel display pixels of the tile."""
 
 MERCATOR_ZOOMS: Final = {
-    "grid.admin_areas": (4, 20),
+    "grid.admin_areas": (8, 20),
     "grid.cells": (11, 20),
     "grid.buildings": (14, 20),
     "plans.features": (8, 20),
@@ -61,24 +61,9 @@ MERCATOR_ZOOMS: Final = {
 """Levels (WebMercatorQuad) each table is tiled at; keyed collections (houses, households,
 persons, at their buildings) like buildings. Clients overzoom past the last level."""
 KEYED_ZOOMS: Final = (14, 20)
-DATASET_ID: Final = "onemap"
 DATASET_TABLES: Final = ("plans.features", "grid.cells", "grid.buildings")
 """What the dataset tileset puts in one tile: every plan layer's latest version (control
 lines are plan layers), the grid cells and the buildings."""
-
-REL: Final = "http://www.opengis.net/def/rel/ogc/1.0"
-CONFORMANCE: Final = (
-    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
-    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
-    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
-    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/dataset-tilesets",
-    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
-    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
-    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
-    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
-)
-
 
 # --- the sets ----------------------------------------------------------------------------------
 
@@ -125,7 +110,7 @@ def tile_properties(spec: CollectionSpec) -> tuple[Prop, ...]:
     return tuple(p for p in spec.properties if p.type is not PropType.OBJECT)
 
 
-def _feature_id(spec: CollectionSpec) -> bool:
+def feature_id(spec: CollectionSpec) -> bool:
     """Whether the key goes in as the MVT feature id (an integer key not also a property)."""
     return spec.id_type is PropType.INTEGER and all(p.name != "id" for p in tile_properties(spec))
 
@@ -195,7 +180,7 @@ def _layer_sql(
     props = tile_properties(spec)
     columns = [f"t.{quote(q.column)} AS {quote(q.name)}" for q in props]
     names = [quote(q.name) for q in props]
-    if _feature_id(spec):
+    if feature_id(spec):
         columns.append(f"t.{quote(spec.id_column)} AS {quote('id')}")
         names.append(quote("id"))
     conditions = [f"t.{quote(c)} = {bind(f'f{j}', v)}" for j, (c, v) in enumerate(spec.fixed)]
@@ -217,7 +202,7 @@ def _layer_sql(
     mvt = statement(__name__, "mvt").format(
         name=bind("name", spec.id),
         extent=EXTENT,
-        id_name="'id'" if _feature_id(spec) else "NULL",
+        id_name="'id'" if feature_id(spec) else "NULL",
         kept=", ".join([*names, "geom"]),
         p=p,
     )
@@ -294,207 +279,3 @@ def dataset_zooms(specs: Iterable[CollectionSpec], tms_id: str) -> tuple[int, in
     if not ranges:
         return _level_for(tms_id, 8), _level_for(tms_id, 20)
     return min(r[0] for r in ranges), max(r[1] for r in ranges)
-
-
-# --- documents -----------------------------------------------------------------------------
-
-
-def _link(rel: str, href: str, kind: str, title: str, **extra: Any) -> dict[str, Any]:
-    return {"rel": rel, "type": kind, "title": title, "href": href, **extra}
-
-
-def tile_matrix_sets(base_url: str) -> dict[str, Any]:
-    """``/tileMatrixSets``."""
-    found = []
-    for tms_id in TILE_SETS:
-        tms = get_tms(tms_id)
-        entry: dict[str, Any] = {"id": name_of(tms), "title": tms.title or name_of(tms)}
-        if tms.uri:
-            entry["uri"] = tms.uri
-        entry["crs"] = _crs_uri(tms)
-        entry["links"] = [
-            _link("self", f"{base_url}/tileMatrixSets/{name_of(tms)}", "application/json",
-                  f"{name_of(tms)} definition"),
-        ]  # fmt: skip
-        found.append(entry)
-    return {
-        "tileMatrixSets": found,
-        "links": [_link("self", f"{base_url}/tileMatrixSets", "application/json", "this list")],
-    }
-
-
-def tile_matrix_set(tms_id: str) -> dict[str, Any]:
-    """``/tileMatrixSets/{id}``: the set as OGC Two-Dimensional Tile Matrix Set 2.0 JSON."""
-    document: dict[str, Any] = tile_set(tms_id).model_dump(mode="json", exclude_none=True)
-    return document
-
-
-def _crs_uri(tms: TileMatrixSet) -> str:
-    return str(tms.crs.srs)
-
-
-def _layer(spec: CollectionSpec, tms: TileMatrixSet) -> dict[str, Any]:
-    low, high = zooms(spec, name_of(tms))
-    properties: dict[str, Any] = {}
-    if _feature_id(spec):
-        properties["id"] = {"type": "integer", "x-ogc-role": "id", "title": "feature id"}
-    for prop in tile_properties(spec):
-        properties[prop.name] = {**prop.type.json_schema(), "title": prop.title or prop.name}
-    return {
-        "id": spec.id,
-        "title": spec.title,
-        "description": spec.description,
-        "dataType": "vector",
-        "geometryDimension": 2,
-        "featureType": spec.geometry_type,
-        "minTileMatrix": str(low),
-        "maxTileMatrix": str(high),
-        "propertiesSchema": {"type": "object", "properties": properties},
-        "links": [],
-    }
-
-
-def _limits(specs: Sequence[CollectionSpec], tms: TileMatrixSet, low: int, high: int) -> list[Any]:
-    """Per level, the rows and columns that hold the layers' extent."""
-    boxes = [s.extent.bbox for s in specs if s.extent.bbox is not None]
-    if not boxes:
-        return []
-    west, south = min(b[0] for b in boxes), min(b[1] for b in boxes)
-    east, north = max(b[2] for b in boxes), max(b[3] for b in boxes)
-    found = []
-    for level in range(low, high + 1):
-        first = tile_for_point(name_of(tms), west, north, level, geographic=True)
-        last = tile_for_point(name_of(tms), east, south, level, geographic=True)
-        found.append({"tileMatrix": str(level), "minTileRow": first.y, "maxTileRow": last.y,
-                      "minTileCol": first.x, "maxTileCol": last.x})  # fmt: skip
-    return found
-
-
-def _bbox(specs: Sequence[CollectionSpec]) -> list[float] | None:
-    boxes = [s.extent.bbox for s in specs if s.extent.bbox is not None]
-    if not boxes:
-        return None
-    return [min(b[0] for b in boxes), min(b[1] for b in boxes),
-            max(b[2] for b in boxes), max(b[3] for b in boxes)]  # fmt: skip
-
-
-def tileset(
-    url: str, title: str, specs: Sequence[CollectionSpec], tms: TileMatrixSet, base_url: str
-) -> dict[str, Any]:
-    """``.../tiles/{tileMatrixSetId}``: the tileset at ``url`` of ``specs`` as layers."""
-    low, high = dataset_zooms(specs, name_of(tms))
-    document: dict[str, Any] = {
-        "title": f"{title} ({name_of(tms)})",
-        "dataType": "vector",
-        "crs": _crs_uri(tms),
-        "tileMatrixSetId": name_of(tms),
-        "links": [
-            _link("self", url, "application/json", "this tileset"),
-            _link("alternate", f"{url}?f=tilejson", "application/json", "as TileJSON 3.0"),
-            _link(
-                f"{REL}/tiling-scheme",
-                f"{base_url}/tileMatrixSets/{name_of(tms)}",
-                "application/json",
-                f"the {name_of(tms)} tile matrix set",
-            ),
-            _link(
-                "item",
-                f"{url}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}",
-                MVT,
-                "tiles as Mapbox vector tiles",
-                templated=True,
-            ),
-        ],
-        "minTileMatrix": str(low),
-        "maxTileMatrix": str(high),
-        "layers": [_layer(s, tms) for s in specs],
-    }
-    if tms.uri:
-        document["tileMatrixSetURI"] = tms.uri
-    bbox = _bbox(specs)
-    if bbox is not None:
-        document["boundingBox"] = {
-            "lowerLeft": bbox[:2],
-            "upperRight": bbox[2:],
-            "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
-        }
-    document["tileMatrixSetLimits"] = _limits(specs, tms, low, high)
-    return document
-
-
-def tilesets(url: str, title: str, base_url: str) -> dict[str, Any]:
-    """``.../tiles``: the tilesets of a collection (or of the dataset) at ``url``."""
-    found = []
-    for tms_id in TILE_SETS:
-        tms = get_tms(tms_id)
-        entry: dict[str, Any] = {
-            "title": f"{title} ({name_of(tms)})",
-            "dataType": "vector",
-            "crs": _crs_uri(tms),
-            "tileMatrixSetId": name_of(tms),
-            "links": [
-                _link(
-                    "self",
-                    f"{url}/{name_of(tms)}",
-                    "application/json",
-                    f"the {name_of(tms)} tileset",
-                ),
-                _link(
-                    f"{REL}/tiling-scheme",
-                    f"{base_url}/tileMatrixSets/{name_of(tms)}",
-                    "application/json",
-                    f"the {name_of(tms)} tile matrix set",
-                ),
-                _link(
-                    "item",
-                    f"{url}/{name_of(tms)}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}",
-                    MVT,
-                    "tiles as Mapbox vector tiles",
-                    templated=True,
-                ),
-            ],
-        }
-        if tms.uri:
-            entry["tileMatrixSetURI"] = tms.uri
-        found.append(entry)
-    return {"tilesets": found, "links": [_link("self", url, "application/json", "this list")]}
-
-
-_TILEJSON_TYPES: Final = {
-    PropType.STRING: "String",
-    PropType.INTEGER: "Number",
-    PropType.NUMBER: "Number",
-    PropType.BOOLEAN: "Boolean",
-    PropType.DATETIME: "String",
-}
-
-
-def tilejson(
-    url: str, title: str, specs: Sequence[CollectionSpec], tms: TileMatrixSet
-) -> dict[str, Any]:
-    """TileJSON 3.0.0 of the tileset at ``url`` (``{z}/{y}/{x}`` is OGC's
-    ``{tileMatrix}/{tileRow}/{tileCol}``). Outside ``WebMercatorQuad`` the client must know
-    the grid: ``crs`` and ``tileMatrixSet`` (not TileJSON keys) name it."""
-    low, high = dataset_zooms(specs, name_of(tms))
-    layers = []
-    for spec in specs:
-        first, last = zooms(spec, name_of(tms))
-        fields = {p.name: _TILEJSON_TYPES[p.type] for p in tile_properties(spec)}
-        layers.append({"id": spec.id, "description": spec.title, "minzoom": first,
-                       "maxzoom": last, "fields": fields})  # fmt: skip
-    document: dict[str, Any] = {
-        "tilejson": TILEJSON_VERSION,
-        "name": title,
-        "scheme": "xyz",
-        "tiles": [f"{url}/{{z}}/{{y}}/{{x}}"],
-        "minzoom": low,
-        "maxzoom": high,
-        "vector_layers": layers,
-        "crs": _crs_uri(tms),
-        "tileMatrixSet": name_of(tms),
-    }
-    bbox = _bbox(specs)
-    if bbox is not None:
-        document["bounds"] = bbox
-        document["center"] = [(bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2, low]
-    return document

@@ -22,7 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Engine, text
 
 from gis.tms import Tile, get_tms, tile_bounds, tile_for_point
-from services.ogcapi import tiles
+from services.ogcapi import tile_documents, tiles
 from services.settings import OgcSettings
 from tests.services.conftest import city_settings, serve
 
@@ -174,12 +174,12 @@ def test_tile_matrix_sets_are_listed_and_described(http: httpx.Client) -> None:
 
 def test_conformance_and_links_name_the_tiles(http: httpx.Client) -> None:
     conformance = http.get("conformance").json()["conformsTo"]
-    assert set(tiles.CONFORMANCE) <= set(conformance)
+    assert set(tile_documents.CONFORMANCE) <= set(conformance)
     landing = {
         link["rel"]: link["href"] for link in http.get("", follow_redirects=True).json()["links"]
     }
-    assert landing[f"{tiles.REL}/tiling-schemes"].endswith("/ogc/tileMatrixSets")
-    assert http.get(landing[f"{tiles.REL}/tilesets-vector"]).status_code == 200
+    assert landing[f"{tile_documents.REL}/tiling-schemes"].endswith("/ogc/tileMatrixSets")
+    assert http.get(landing[f"{tile_documents.REL}/tilesets-vector"]).status_code == 200
     collection = http.get("collections/buildings").json()
     href = next(x["href"] for x in collection["links"] if x["rel"].endswith("tilesets-vector"))
     listed = http.get(href).json()["tilesets"]
@@ -200,7 +200,7 @@ def test_a_tileset_describes_its_layer_and_limits(http: httpx.Client, tms: str, 
     assert links["item"]["href"].endswith(
         f"/buildings/tiles/{tms}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
     )
-    assert http.get(links[f"{tiles.REL}/tiling-scheme"]["href"]).json()["id"] == tms
+    assert http.get(links[f"{tile_documents.REL}/tiling-scheme"]["href"]).json()["id"] == tms
     limits = {lim["tileMatrix"]: lim for lim in document["tileMatrixSetLimits"]}
     assert min(int(z) for z in limits) == first
     tilejson = http.get(links["alternate"]["href"]).json()
