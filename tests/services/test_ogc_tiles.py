@@ -435,3 +435,50 @@ def test_the_tile_envelope_is_answered_by_the_spatial_index(city: Engine) -> Non
         plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + statement.sql, statement.values))
     assert "Index Cond: (geom && " in plan, plan
     assert "ST_Transform" not in plan.split("Index Cond")[1].splitlines()[0]
+
+
+def test_a_grid_workers_tiles_hold_their_cells_rows_only(
+    http: httpx.Client, city: Engine, city_key: Callable[..., str]
+) -> None:
+    with city.connect() as conn:
+        worker, x, y = conn.execute(
+            text("SELECT worker_id, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))"
+                 " FROM grid.persons_located WHERE worker_id IS NOT NULL ORDER BY id LIMIT 1")
+        ).one()  # fmt: skip
+    tile = tile_for_point("WebMercatorQuad", x, y, 14, geographic=True)
+    theirs = _meeting(city, "grid.persons_located", "WebMercatorQuad", tile,
+                      f"worker_id = {int(worker)}")  # fmt: skip
+    everyone = _meeting(city, "grid.persons_located", "WebMercatorQuad", tile)
+    assert theirs and len(everyone) > len(theirs), "pick a tile with other workers' persons"
+    key = {"Authorization": f"Bearer {city_key('grid_worker', worker_id=int(worker))}"}
+    path = f"collections/persons/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}"
+    answer = http.get(path, headers=key)
+    assert answer.headers["OGC-Tile-Features"] == f"persons={len(theirs)}/{len(theirs)}"
+    planner = {"Authorization": f"Bearer {city_key('planner')}"}
+    answer = http.get(path, headers=planner)
+    assert answer.headers["OGC-Tile-Features"] == f"persons={len(everyone)}/{len(everyone)}"
+
+
+def test_low_levels_are_simplified_into_valid_polygons(
+    http: httpx.Client, city: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Admin areas at their first level: smaller than without simplification, and every
+    polygon GDAL reads is valid."""
+    from services.ogcapi.sources import build_registry
+
+    tile = tile_for_point("WebMercatorQuad", 119.22, 34.6, 8, geographic=True)
+    answer = _get_tile(http, "collections/admin_areas/tiles/WebMercatorQuad", tile)
+    assert answer.status_code == 200
+    features = decode(answer.content, "WebMercatorQuad", tile, "admin_areas", tmp_path)
+    assert features and all(shape(f["geometry"]).is_valid for f in features)
+    spec = build_registry(city).get("admin_areas")
+    url = city.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    sizes = []
+    for pixels in (0.0, tiles.SIMPLIFY_PIXELS):
+        monkeypatch.setattr(tiles, "SIMPLIFY_PIXELS", pixels)
+        statement = tiles.tile_statement([spec], get_tms("WebMercatorQuad"), tile, 100_000)
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute(statement.sql, statement.values).fetchone()
+        assert row is not None
+        sizes.append(len(row[0]))
+    assert sizes[1] == len(answer.content) and sizes[1] < sizes[0] * 0.97, sizes
