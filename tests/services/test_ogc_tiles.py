@@ -22,8 +22,13 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Engine, text
 
 from gis.tms import Tile, get_tms, tile_bounds, tile_for_point
+from layers.conflicts import run_conflicts
+from layers.loader import load_plans
+from layers.rules import load_rules
+from layers.settings import PlanSettings
 from services.ogcapi import tile_documents, tiles
 from services.settings import OgcSettings
+from tests.conftest import SAMPLE
 from tests.services.conftest import city_settings, serve
 
 SETS = ("WebMercatorQuad", "WorldCRS84Quad", "TiandituC")
@@ -84,7 +89,19 @@ def plan_layer(city: Engine) -> list[tuple[float, float]]:
 
 
 @pytest.fixture(scope="module")
-def base(plan_layer: object, city_base: str) -> str:
+def conflict_run(city: Engine) -> int:
+    """The sample's plans imported and a conflict run (城规 × 土规), before the app starts."""
+    settings = PlanSettings()
+    load_plans(city, SAMPLE, settings=settings)
+    with city.begin() as conn:
+        rules = load_rules(settings.rules_file)
+        run = run_conflicts(conn, "urban_plan", ["landuse_plan"], rules=rules, settings=settings,
+                            created_by="tests")  # fmt: skip
+    return run.run_id
+
+
+@pytest.fixture(scope="module")
+def base(plan_layer: object, conflict_run: int, city_base: str) -> str:
     return f"{city_base}/ogc"
 
 
@@ -482,3 +499,34 @@ def test_low_levels_are_simplified_into_valid_polygons(
         assert row is not None
         sizes.append(len(row[0]))
     assert sizes[1] == len(answer.content) and sizes[1] < sizes[0] * 0.97, sizes
+
+
+@pytest.mark.parametrize("tms", SETS)
+def test_conflict_patches_carry_type_severity_and_area(
+    http: httpx.Client, city: Engine, conflict_run: int, tms: str, tmp_path: Path
+) -> None:
+    with city.connect() as conn:
+        x, y = conn.execute(
+            text("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM"
+                 " plans.conflict_patches WHERE run_id = :r ORDER BY area_m2 DESC LIMIT 1) AS s"),
+            {"r": conflict_run},
+        ).one()  # fmt: skip
+    tile = tile_for_point(tms, x, y, {"WebMercatorQuad": 14, "WorldCRS84Quad": 13,
+                                      "TiandituC": 14}[tms], geographic=True)  # fmt: skip
+    cid = f"conflicts.run{conflict_run}"
+    answer = _get_tile(http, f"collections/{cid}/tiles/{tms}", tile)
+    assert answer.status_code == 200
+    expected = _meeting(city, "plans.conflict_patches", tms, tile, f"run_id = {conflict_run}")
+    features = decode(answer.content, tms, tile, cid, tmp_path)
+    assert sorted(f["properties"]["mvt_id"] for f in features) == sorted(expected)
+    with city.connect() as conn:
+        rows = conn.execute(
+            text("SELECT id, type, severity, area_m2, a_code_2023 FROM plans.conflict_patches"
+                 " WHERE id = ANY(:ids)"), {"ids": list(expected)}
+        ).mappings()  # fmt: skip
+        stored = {row["id"]: row for row in rows}
+    for feature in features:
+        props, row = feature["properties"], stored[feature["properties"]["mvt_id"]]
+        assert (props["type"], props["severity"]) == (row["type"], row["severity"])
+        assert props["area_m2"] == pytest.approx(float(row["area_m2"]))
+        assert props.get("a_code_2023") == row["a_code_2023"]
