@@ -231,6 +231,8 @@ def test_the_dataset_tileset_has_the_plans_cells_and_buildings(http: httpx.Clien
     document = http.get("tiles/WebMercatorQuad").json()
     ids = [layer["id"] for layer in document["layers"]]
     assert {"cells", "buildings", PLANS} <= set(ids)
+    controls = {"plans.eco_redline", "plans.basic_farmland", "plans.dev_boundary"}
+    assert controls | {"plans.urban_plan", "plans.landuse_plan"} <= set(ids)  # control lines too
     assert not [i for i in ids if i.startswith("plans.") and i.count(".") > 1]  # latest only
     assert http.get("tiles/TiandituC", params={"f": "tilejson"}).json()["crs"].endswith("4490")
 
@@ -530,3 +532,4 @@ def test_conflict_patches_carry_type_severity_and_area(
         assert (props["type"], props["severity"]) == (row["type"], row["severity"])
         assert props["area_m2"] == pytest.approx(float(row["area_m2"]))
         assert props.get("a_code_2023") == row["a_code_2023"]
+
