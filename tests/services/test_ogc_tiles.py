@@ -532,4 +532,3 @@ def test_conflict_patches_carry_type_severity_and_area(
         assert (props["type"], props["severity"]) == (row["type"], row["severity"])
         assert props["area_m2"] == pytest.approx(float(row["area_m2"]))
         assert props.get("a_code_2023") == row["a_code_2023"]
-
