@@ -66,6 +66,9 @@ class OgcSettings(BaseSettings):
     max_html_limit
         The largest page served as HTML (a browser renders every feature; bigger
         ``limit`` values are cut to it, as for JSON above ``max_limit``).
+    tile_feature_limit
+        The most features of one layer in one vector tile: the largest (by area) are kept
+        and the answer says so (``OGC-Tile-Truncated: true``, services/ogcapi/tiles.py).
     max_feature_bytes
         The largest body of POST, PUT and PATCH on a feature (HTTP 413 above it): one
         building or person is a few kilobytes.
@@ -84,6 +87,7 @@ class OgcSettings(BaseSettings):
     max_filter_vertices: int = Field(default=10_000, ge=4)
     max_html_limit: int = Field(default=100, ge=1)
     max_feature_bytes: int = Field(default=1_048_576, ge=1024)
+    tile_feature_limit: int = Field(default=20_000, ge=1)
 
 
 class AuthSettings(BaseSettings):

@@ -49,7 +49,10 @@ def middleware(settings: Settings, inner: Sequence[Middleware] = ()) -> list[Mid
                     "Authorization",
                     "X-API-Key",
                 ],
-                expose_headers=["ETag", "Last-Modified", "Content-Crs", "Link"],
+                expose_headers=[
+                    *("ETag", "Last-Modified", "Content-Crs", "Link"),
+                    *("OGC-Tile-Truncated", "OGC-Tile-Features"),
+                ],
                 max_age=600,
             )
         )

@@ -12,6 +12,8 @@ from typing import Any, Final
 from services.ogcapi.crs import default_crs, served, storage_crs
 from services.ogcapi.sources import Registry
 from services.ogcapi.specs import GEOMETRY_QUERYABLE, CollectionSpec
+from services.ogcapi.tile_documents import CONFORMANCE as TILES_CONFORMANCE
+from services.ogcapi.tile_documents import REL
 
 CONFORMANCE: Final = (
     "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",
@@ -40,6 +42,7 @@ CONFORMANCE: Final = (
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
+    *TILES_CONFORMANCE,
 )
 """What the routes implement, checked by tests/services/test_ogc_*.py."""
 
@@ -64,6 +67,11 @@ def landing(base_url: str, title: str, description: str) -> dict[str, Any]:
              "href": f"{base_url}/conformance"},
             {"rel": "data", "type": "application/json", "title": "collections",
              "href": f"{base_url}/collections"},
+            {"rel": f"{REL}/tiling-schemes", "type": "application/json",
+             "title": "tile matrix sets", "href": f"{base_url}/tileMatrixSets"},
+            {"rel": f"{REL}/tilesets-vector", "type": "application/json",
+             "title": "vector tiles of the plans, cells and buildings",
+             "href": f"{base_url}/tiles"},
         ],
     }  # fmt: skip
 
@@ -117,6 +125,12 @@ def collection(spec: CollectionSpec, base_url: str) -> dict[str, Any]:
                 "type": "application/schema+json",
                 "title": "Queryables",
                 "href": f"{url}/queryables",
+            },
+            {
+                "rel": f"{REL}/tilesets-vector",
+                "type": "application/json",
+                "title": "Vector tiles",
+                "href": f"{url}/tiles",
             },
         ],
     }

@@ -2,7 +2,7 @@
 
 Generated here from the collection registry rather than post-processed from pygeoapi's
 ``get_oas``: pygeoapi describes its own routes (POST and OPTIONS on items, ``/schema``,
-tiles, processes), claims statuses our routes never send and points its responses at
+its tiles, processes), claims statuses our routes never send and points its responses at
 schemas.opengis.net, so nearly every part of it would have to be deleted or rewritten.
 Walking the registry with the parameter sets the routes check against (:mod:`.params`) is
 shorter and cannot promise a route that does not answer. Every schema is in
@@ -11,8 +11,9 @@ shorter and cannot promise a route that does not answer. Every schema is in
 One path per collection (pygeoapi's convention, kept): each collection's ``/items`` takes
 its own queryables as parameters and returns its own properties. Every path answers GET
 and HEAD (Starlette adds HEAD to GET routes); items also answer OPTIONS, and editable
-collections the Part 4 writes, history and revert (openapi_writes.py). The feature schemas describe
-our SQL-built GeoJSON, the only GeoJSON the routes serve.
+collections the Part 4 writes, history and revert (openapi_writes.py); tile matrix sets,
+the dataset tileset and each collection's tiles are in openapi_tiles.py. The feature
+schemas describe our SQL-built GeoJSON, the only GeoJSON the routes serve.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ from services.ogcapi.openapi_schemas import (
     schema_ref,
     static_schemas,
 )
+from services.ogcapi.openapi_tiles import EMPTY, TILES_TAG
+from services.ogcapi.openapi_tiles import SCHEMAS as TILE_SCHEMAS
+from services.ogcapi.openapi_tiles import collection_paths as tile_collection_paths
+from services.ogcapi.openapi_tiles import server_paths as tile_server_paths
 from services.ogcapi.openapi_writes import (
     EDIT_SCHEMAS,
     SECURITY_SCHEMES,
@@ -252,6 +257,18 @@ def _server_routes() -> list[Route]:
     ]  # fmt: skip
 
 
+_TILE_ERRORS: Final = (*_COLLECTION_ERRORS, ("204", EMPTY))
+
+
+def _tile_routes(found: list[tuple[str, str, str, list[Json], Json]], tag: str) -> list[Route]:
+    """Tile routes (services/ogcapi/openapi_tiles.py): tiles answer 204 when empty."""
+    return [
+        Route(path, name, summary, tag, parameters, ok,
+              _TILE_ERRORS if "{tileRow}" in path else _COLLECTION_ERRORS, cached=True)
+        for path, name, summary, parameters, ok in found
+    ]  # fmt: skip
+
+
 def _collection_routes(spec: CollectionSpec, settings: OgcSettings) -> list[Route]:
     base = f"/collections/{spec.id}"
     features = {GEOJSON: features_name(spec), JSON: features_name(spec), HTML: "Html",
@@ -275,6 +292,7 @@ def _collection_routes(spec: CollectionSpec, settings: OgcSettings) -> list[Rout
         Route(f"{base}/items/{{featureId}}", f"Feature.{spec.id}", f"{spec.title}: one feature",
               spec.id, item_parameters(spec), _ok("The feature.", feature, _CONTENT_CRS),
               _COLLECTION_ERRORS, cached=True),
+        *_tile_routes(tile_collection_paths(spec), spec.id),
     ]  # fmt: skip
 
 
@@ -343,9 +361,12 @@ def _info(meta: Mapping[str, Any]) -> Json:
 def build(config: Mapping[str, Any], registry: Registry, settings: OgcSettings) -> Json:
     """The document for clients at ``config["server"]["url"]`` (the service swaps the
     server URL per client: ``config.with_base_url``)."""
-    routes = _server_routes()
-    schemas: dict[str, Json] = static_schemas()
-    tags: list[Json] = [{"name": SERVER_TAG, "description": "The API and its collections."}]
+    routes = [*_server_routes(), *_tile_routes(tile_server_paths(), TILES_TAG)]
+    schemas: dict[str, Json] = {**static_schemas(), **TILE_SCHEMAS}
+    tags: list[Json] = [
+        {"name": SERVER_TAG, "description": "The API and its collections."},
+        {"name": TILES_TAG, "description": "Tile matrix sets and the dataset's vector tiles."},
+    ]
     writes: dict[str, Json] = {}
     for spec in registry.specs.values():
         routes += _collection_routes(spec, settings)

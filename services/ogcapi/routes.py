@@ -34,6 +34,7 @@ from services.ogcapi.history_routes import HistoryRoutes
 from services.ogcapi.route_base import JSON, VARY, RouteBase, database_error, json_response
 from services.ogcapi.service import OgcService
 from services.ogcapi.specs import CollectionSpec
+from services.ogcapi.tile_routes import TileRoutes
 from services.web.assets import static_files
 
 OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
@@ -314,6 +315,8 @@ def ogc_routes(service: OgcService) -> list[BaseRoute]:
     """Routes of the OGC API, to add to the app at ``/ogc``."""
     handlers = OgcRoutes(service)
     edits = HistoryRoutes(service)
+    tiled = TileRoutes(service)
+    tile = "{z}/{row}/{col}"
 
     async def slash(request: Request) -> Response:
         return RedirectResponse(url=str(request.url.replace(path=request.url.path.rstrip("/"))))
@@ -340,6 +343,14 @@ def ogc_routes(service: OgcService) -> list[BaseRoute]:
                 Route("/collections/{cid}/items/{fid}", edits.options, methods=["OPTIONS"]),
                 Route("/collections/{cid}/items/{fid}/history", edits.history),
                 Route("/collections/{cid}/items/{fid}/revert", edits.revert, methods=["POST"]),
+                Route("/tileMatrixSets", tiled.tile_matrix_sets),
+                Route("/tileMatrixSets/{tms}", tiled.tile_matrix_set),
+                Route("/tiles", tiled.dataset_tilesets),
+                Route("/tiles/{tms}", tiled.dataset_tileset),
+                Route(f"/tiles/{{tms}}/{tile}", tiled.dataset_tile),
+                Route("/collections/{cid}/tiles", tiled.collection_tilesets),
+                Route("/collections/{cid}/tiles/{tms}", tiled.collection_tileset),
+                Route(f"/collections/{{cid}}/tiles/{{tms}}/{tile}", tiled.collection_tile),
                 Mount("/static", app=static_files(), name="ogc-static"),
             ],
         ),
