@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
@@ -44,14 +46,31 @@ def render_pool(settings: Settings, workers: int | None = None) -> ProcessPoolEx
         max_workers=workers or processes(settings),
         mp_context=context,
         initializer=start_worker,
-        initargs=(absolute(settings),),
+        initargs=(absolute(settings), os.getpid()),
     )
 
 
-def start_worker(settings: Settings) -> None:
-    """Build this worker's renderers and its handle on the cache (once per process)."""
+def start_worker(settings: Settings, owner: int | None = None) -> None:
+    """Build this worker's renderers and its handle on the cache (once per process), and
+    watch ``owner``, the process whose pool this is."""
     global _worker
     _worker = (renderers(settings), tile_cache(settings))
+    if owner is not None:
+        threading.Thread(target=_exit_with, args=(owner,), daemon=True).start()
+
+
+def _exit_with(owner: int, every: float = 1.0) -> None:
+    """End this worker when ``owner`` is gone. A pool's worker never learns of its owner's
+    death by itself (it holds both ends of its task queue, so no end-of-file comes): a server
+    killed with SIGKILL would leave its render workers running for ever."""
+    while True:
+        time.sleep(every)
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # alive, as another user (pid reused): keep watching
+            pass
 
 
 def render_into_cache(job: TileJob, *, force: bool = False) -> bytes | None:

@@ -11,6 +11,9 @@ import asyncio
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from services.basemaps.cache.mbtiles import TileCache
 from services.basemaps.jobs import TileJob
 from services.basemaps.tiles import RenderUnavailableError, TileService
 from services.settings import BasemapCacheSettings, BasemapSettings, Settings
+from tests.conftest import ROOT
 
 HAIZHOU_TER = TileJob("ter", "c", 12, 630, 3403)
 NEIGHBOUR = TileJob("ter", "c", 12, 630, 3404)
@@ -115,3 +119,49 @@ def test_dead_workers_answer_unavailable_once_then_are_replaced(
     neighbour, cached = asyncio.run(scenario())
     assert neighbour is not None and cached is not None
     assert writes(counted) == 2
+
+
+OWNER = """
+import sys, time
+from services.basemaps.jobs import TileJob
+from services.basemaps.render_pool import render_into_cache, render_pool
+from services.settings import Settings
+pool = render_pool(Settings(), 2)
+pool.submit(render_into_cache, TileJob("ter", "c", 3, 1, 6)).result()
+print(" ".join(map(str, pool._processes)), flush=True)
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie (never reaped) counts as gone
+        return stat.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_workers_end_when_the_server_is_killed(settings: Settings, tmp_path: Path) -> None:
+    """A server killed with SIGKILL (the OOM killer, a deployment's hard stop) takes its
+    render workers with it instead of leaving them running."""
+    env = {
+        **os.environ,
+        "ONEMAP_DATABASE_URL": str(settings.database.database_url),
+        "ONEMAP_APP_DATABASE_URL": str(settings.database.app_database_url),
+        "ONEMAP_BASEMAP_CACHE_DIR": str(tmp_path),
+    }
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER], stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT
+    )
+    try:
+        assert owner.stdout is not None
+        workers = [int(pid) for pid in owner.stdout.readline().split()]
+        assert workers and all(_alive(pid) for pid in workers)
+    finally:
+        owner.kill()
+        owner.wait()
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)
