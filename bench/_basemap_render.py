@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -103,17 +104,19 @@ def render_times(
             found[key] = {"error": f"no renderer for {tiles[0].layer}"}
             continue
         renderer.render(tiles[0])  # untimed: the first call loads the style or opens the COG
-        times, blank = [], 0
+        times, cpu, blank = [], [], 0
         for i in range(renders):
             job = tiles[i % len(tiles)]
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.thread_time()
             data = renderer.render(job)
             times.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.thread_time() - started_cpu) * 1000)
             blank += data is None
             progress(1)
         found[key] = {
             "median_ms": round(float(np.median(times)), 2),
             "p95_ms": round(float(np.percentile(times, 95)), 2),
+            "cpu_median_ms": round(float(np.median(cpu)), 2),
             "renders": renders,
             "distinct_tiles": len(tiles),
             "blank": blank,
@@ -196,6 +199,8 @@ def seed_pool(
         wait(warm)
         for future in warm:
             future.result()
+        pids = list(pool._processes)  # the workers, started by the warm-up
+        cpu = _cpu_seconds(pids)
         started = time.perf_counter()
         futures = [
             pool.submit(seed_batch, jobs[i : i + batch], True) for i in range(0, len(jobs), batch)
@@ -206,13 +211,25 @@ def seed_pool(
             sizes += got
             progress(len(got))
         seconds = time.perf_counter() - started
+        cpu = _cpu_seconds(pids) - cpu
     return {
         "tiles": len(sizes),
+        "worker_cpu_ms_per_tile": round(cpu * 1000 / len(sizes), 1) if sizes else None,
         "blank": sum(s == 0 for s in sizes),
         "seconds": round(seconds, 3),
         "tiles_per_s": round(len(sizes) / seconds, 1) if seconds else 0.0,
         "how": "ProcessPoolExecutor of services.basemaps.render_pool workers (seed_batch)",
     }
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far (/proc)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def profile(renderer: Any, jobs: list[TileJob], top: int = 14) -> dict[str, Any]:

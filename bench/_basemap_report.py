@@ -45,13 +45,15 @@ def markdown(results: dict[str, Any]) -> str:
             f"{seed['levels'][0]}–{seed['levels'][1]}, box {seed['box']}:"
             f" {seed['tiles_per_layer']} tiles per layer)",
             "",
-            "| layer | 1 process tiles/s | 2 processes tiles/s | speed-up | blank tiles | how |",
+            "| layer | 1 process tiles/s | 2 processes tiles/s | speed-up"
+            " | worker CPU ms/tile (1 / 2) | how |",
             "|---|---|---|---|---|---|",
         ]
         for layer, runs in seed["layers"].items():
             out.append(
                 f"| {layer} | {runs['1']['tiles_per_s']} | {runs['2']['tiles_per_s']} |"
-                f" ×{runs['speedup']} | {runs['2'].get('blank', '–')} | {runs['2']['how']} |"
+                f" ×{runs['speedup']} | {runs['1'].get('worker_cpu_ms_per_tile', '–')} /"
+                f" {runs['2'].get('worker_cpu_ms_per_tile', '–')} | {runs['2']['how']} |"
             )
         out.append("")
     if "cached" in results:
@@ -116,8 +118,9 @@ def markdown(results: dict[str, Any]) -> str:
         out += [
             "## Render time per tile (renderer called directly, ms)",
             "",
-            "| layer | set | level | median | p95 | renders | distinct tiles | blank |",
-            "|---|---|---|---|---|---|---|---|",
+            "| layer | set | level | median | p95 | CPU median | renders | distinct tiles | blank"
+            " |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for key, f in results["render"]["times"].items():
             layer, tileset, level = key.split()
@@ -126,7 +129,7 @@ def markdown(results: dict[str, Any]) -> str:
                 continue
             out.append(
                 f"| {layer} | {tileset} | {level} | {f['median_ms']} | {f['p95_ms']} |"
-                f" {f['renders']} | {f['distinct_tiles']} | {f['blank']} |"
+                f" {f['cpu_median_ms']} | {f['renders']} | {f['distinct_tiles']} | {f['blank']} |"
             )
         out.append("")
     if "render" in results:
