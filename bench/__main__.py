@@ -1,4 +1,7 @@
-"""Run benchmarks: ``python -m bench [NAME ...]``; without names, every module in bench/."""
+"""Run benchmarks: ``python -m bench [NAME ...]``; without names, every module in bench/.
+
+``python -m bench NAME --option ...``: one benchmark with its own options, for a module that
+has a ``main(argv)`` (``python -m bench basemap --help``)."""
 
 import importlib
 import pkgutil
@@ -34,6 +37,11 @@ def _table(name: str, result: dict[str, object]) -> Table:
 def main(argv: Sequence[str]) -> int:
     """Run the named benchmarks (all when none), print a table each; 1 if any failed."""
     console = Console()
+    if len(argv) > 1 and argv[0] in available() and argv[1].startswith("-"):
+        module = importlib.import_module(f"bench.{argv[0]}")
+        if hasattr(module, "main"):
+            code: int = module.main(list(argv[1:]))
+            return code
     names = list(argv) or available()
     unknown = [n for n in names if n not in available()]
     if unknown:
