@@ -18,9 +18,10 @@ import numpy as np
 import rasterio
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
-from rasterio.warp import Resampling, reproject, transform_bounds
+from rasterio.warp import Resampling, reproject
 from rasterio.windows import Window, from_bounds
 
+from services.basemaps.bounds import transform_bounds
 from services.basemaps.encode import encode
 from services.basemaps.jobs import TileJob
 from services.settings import BasemapSettings
@@ -71,8 +72,8 @@ class TerrainRenderer:
         if not self.path.is_file():
             return None
         with rasterio.open(self.path) as src:
-            box = transform_bounds(src.crs, CRS.from_epsg(4490), *src.bounds, densify_pts=21)
-        return (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
+            left, bottom, right, top = src.bounds
+            return transform_bounds(src.crs, "EPSG:4490", left, bottom, right, top)
 
     def render(self, job: TileJob) -> bytes | None:
         extent = self._extent

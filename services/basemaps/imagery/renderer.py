@@ -27,11 +27,11 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 from rasterio.transform import from_bounds
 from rasterio.vrt import WarpedVRT
-from rasterio.warp import transform_bounds
 
 from gis.errors import RasterError
 from gis.io import open_raster
 from gis.tms import BoundingBox
+from services.basemaps.bounds import transform_bounds
 from services.basemaps.encode import NO_IMAGERY
 from services.basemaps.jobs import TileJob
 
