@@ -225,7 +225,7 @@ def tile_statement(
         matched.append(m)
         sent.append(s)
         values.update(found)
-    tables = tuple(sorted({stamp_key(s) for s in specs}))
+    tables = stamp_tables(specs)
     values["stamp_tables"] = list(tables)
     sql = statement(__name__, "tile").format(
         layers=", ".join(ctes),
@@ -235,6 +235,17 @@ def tile_statement(
         stamps=statement(__name__, "stamps"),
     )
     return TileStatement(sql, values, tuple(s.id for s in specs), tables)
+
+
+def stamp_tables(specs: Iterable[CollectionSpec]) -> tuple[str, ...]:
+    """The tables whose change stamps a tile of ``specs`` depends on, sorted."""
+    return tuple(sorted({stamp_key(s) for s in specs}))
+
+
+def definitions(specs: Iterable[CollectionSpec]) -> tuple[str, ...]:
+    """Digests of the layers' definitions as the caller sees them (a grid worker's scoped
+    view differs from the whole collection): part of a tile's tag and cache key."""
+    return tuple(digest((s.model_dump_json(),)) for s in specs)
 
 
 def stamps_sql() -> str:
@@ -248,14 +259,16 @@ def tile_validators(
     serials: Sequence[int] | None,
     changed_at: Any,
     *parts: object,
+    defined: tuple[str, ...] | None = None,
 ) -> Validators | None:
     """A strong ``ETag`` of a tile from its tables' change stamps (None when a table has
     none): the bytes depend on nothing else than the data, the layers' definitions, the
-    tile and the parameters in ``parts``."""
+    tile and the parameters in ``parts`` (``defined``: :func:`definitions` of ``specs``,
+    when already known)."""
     if serials is None or len(serials) != len(tables):
         return None
-    definitions = [digest((s.model_dump_json(),)) for s in specs]
-    return validators_for(("tile", *serials, *definitions, *parts), changed_at, weak=False)
+    found = definitions(specs) if defined is None else defined
+    return validators_for(("tile", *serials, *found, *parts), changed_at, weak=False)
 
 
 # --- which collections ---------------------------------------------------------------------
