@@ -6,6 +6,11 @@ versions), cells and buildings as layers of one tile. A tileset is OGC tileset J
 TileJSON 3.0 with ``?f=tilejson``. Tiles are Mapbox vector tiles, one SQL statement each
 (services/ogcapi/tiles.py); an empty tile is ``204 No Content``. Who sees a collection sees
 its tiles (services/ogcapi/access.py): a keyed collection is 404 to anonymous callers.
+
+Tiles of public collections go through the in-process cache (services/ogcapi/tile_cache.py):
+the current change stamps are read first (also answering ``304``), a kept tile made under
+the same tag is sent as it is, and a missing one is made once for all who ask at the same
+moment; ``X-Cache`` says which.
 """
 
 from __future__ import annotations

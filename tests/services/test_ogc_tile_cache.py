@@ -30,7 +30,7 @@ from layers.conflicts import run_conflicts
 from layers.loader import load_plans
 from layers.rules import load_rules
 from layers.settings import PlanSettings
-from services.ogcapi.tile_cache import ENTRY_OVERHEAD, CachedTile, TileCache, entry_size
+from services.ogcapi.tile_cache import CachedTile, TileCache, entry_size
 from services.settings import OgcSettings
 from tests.conftest import SAMPLE
 from tests.services.conftest import city_settings, serve
@@ -73,28 +73,31 @@ def test_an_entry_under_another_tag_is_dropped_not_served() -> None:
     assert found is not None and found.body is None
 
 
-def test_the_counted_size_covers_what_python_holds() -> None:
-    """Entries shaped like real ones (a key of layer digests and tile indices, a body, the
-    headers sent): the bytes counted are at least what tracemalloc sees allocated."""
+@pytest.mark.parametrize("layers", [1, 12])
+def test_the_counted_size_covers_what_python_holds(layers: int) -> None:
+    """Entries shaped like real ones (a key of layer digests and tile indices, a small body,
+    the headers sent, made per tile): the bytes counted are at least what tracemalloc sees
+    allocated, and not much more (under 1 kB an entry)."""
     cache = TileCache(max_bytes=1 << 30)
-    headers = {
-        "Vary": "Accept, Authorization, X-API-Key",
-        "OGC-Tile-Truncated": "false",
-        "OGC-Tile-Features": "buildings=156/156, cells=4/4",
-        "Cache-Control": "max-age=60, must-revalidate",
-        "Last-Modified": "Thu, 03 Dec 2026 14:00:00 GMT",
-    }
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     for n in range(2000):
         etag = f'"{n:024x}"'
-        key = ((f"{n:024x}", f"{n + 1:024x}"), MVT, 16, 26000 + n, 54000 + n, 20_000)
-        cache.put(key, CachedTile(b"x" * 200 + str(n).encode(), etag, {**headers, "ETag": etag}))
+        headers = {
+            "Vary": "Accept, Authorization, X-API-Key",
+            "OGC-Tile-Truncated": "false",
+            "OGC-Tile-Features": f"buildings={n}/156, cells=4/4",
+            "Cache-Control": f"max-age={60 + n % 2}, must-revalidate",
+            "Last-Modified": f"Thu, 03 Dec 2026 14:00:{n % 60:02d} GMT",
+            "ETag": etag,
+        }
+        key = (tuple(f"{n + i:024x}" for i in range(layers)), MVT, 16, 26000 + n, 54000 + n, 99)
+        cache.put(key, CachedTile(b"x" * 200 + str(n).encode(), etag, headers))
     used = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     assert used <= cache.size, (used, cache.size)
-    assert cache.size - used < 2000 * ENTRY_OVERHEAD  # and not wildly more
+    assert cache.size - used < 2000 * 1024, (used, cache.size)
 
 
 def test_concurrent_misses_share_one_flight() -> None:
