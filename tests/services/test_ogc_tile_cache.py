@@ -1,7 +1,7 @@
 """The in-process vector tile cache (services/ogcapi/tile_cache.py): the LRU's byte bound
 and eviction without a database; then over real HTTP against the real app and PostGIS: a
-hit is the same bytes and tag; the bound holds over many tiles; an edit to a building or a
-new conflict run changes the next answer at once; concurrent requests for one missing tile
+hit is the same bytes and tag; the bound holds over many tiles; an edit to a building, a new
+conflict run or a plan feature written changes the next answer at once; concurrent requests for one missing tile
 run one statement (counted in the database); keyed collections are never shared."""
 
 from __future__ import annotations
@@ -409,3 +409,30 @@ def test_median_time_of_a_cached_and_an_uncached_tile(
           f" (off/hit {none / hit:.1f}x); a tile matrix set document"
           f" {least * 1000:.2f} ms")  # fmt: skip
     assert hit < miss
+
+
+def test_a_plan_import_changes_the_plan_and_dataset_tiles(http: httpx.Client, city: Engine) -> None:
+    """A feature written to the latest version of a plan layer (what an import writes):
+    the plan layer's tile and the dataset tile over it are made again at the next request."""
+    _, x, y = _building(city, offset=2)
+    tile = tile_for_point(MVT, x, y, 15, geographic=True)
+    paths = (_path("plans.urban_plan", tile), _path(None, tile))
+    before = {p: http.get(p) for p in paths}
+    assert all(http.get(p).headers["X-Cache"] == "hit" for p in paths)
+    with city.begin() as conn:
+        added = conn.execute(
+            text("INSERT INTO plans.features (layer_version_id, source_fid, source_code,"
+                 " code_2023, category, properties, geom) SELECT max(id), 'cache-test', '0101',"
+                 " '0101', '农用', '{}', ST_Multi(ST_Buffer(ST_SetSRID(ST_Point(:x, :y), 4490),"
+                 " 0.0005)) FROM plans.layer_versions WHERE layer_id = 'urban_plan' RETURNING id"),
+            {"x": x, "y": y},
+        ).scalar_one()  # fmt: skip
+    try:
+        for path in paths:
+            after = http.get(path)
+            assert after.headers["X-Cache"] == "miss", path
+            assert after.headers["ETag"] != before[path].headers["ETag"]
+            assert after.content != before[path].content
+    finally:
+        with city.begin() as conn:
+            conn.execute(text("DELETE FROM plans.features WHERE id = :i"), {"i": added})
