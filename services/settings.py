@@ -69,6 +69,10 @@ class OgcSettings(BaseSettings):
     tile_feature_limit
         The most features of one layer in one vector tile: the largest (by area) are kept
         and the answer says so (``OGC-Tile-Truncated: true``, services/ogcapi/tiles.py).
+    tile_cache_mb
+        Megabytes of vector tiles kept in memory per worker process (an LRU checked against
+        the data's change stamps at every request, services/ogcapi/tile_cache.py); 0 keeps
+        none.
     max_feature_bytes
         The largest body of POST, PUT and PATCH on a feature (HTTP 413 above it): one
         building or person is a few kilobytes.
@@ -88,6 +92,7 @@ class OgcSettings(BaseSettings):
     max_html_limit: int = Field(default=100, ge=1)
     max_feature_bytes: int = Field(default=1_048_576, ge=1024)
     tile_feature_limit: int = Field(default=20_000, ge=1)
+    tile_cache_mb: float = Field(default=64, ge=0)
 
 
 class AuthSettings(BaseSettings):

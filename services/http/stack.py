@@ -51,7 +51,7 @@ def middleware(settings: Settings, inner: Sequence[Middleware] = ()) -> list[Mid
                 ],
                 expose_headers=[
                     *("ETag", "Last-Modified", "Content-Crs", "Link"),
-                    *("OGC-Tile-Truncated", "OGC-Tile-Features"),
+                    *("OGC-Tile-Truncated", "OGC-Tile-Features", "X-Cache"),
                 ],
                 max_age=600,
             )

@@ -84,6 +84,10 @@ _TILE_HEADERS: Final = {
                            "schema": {"type": "string", "enum": ["true", "false"]}},
     "OGC-Tile-Features": {"description": "Per layer, {layer}={sent}/{matched}.",
                           "schema": {"type": "string"}},
+    "X-Cache": {"description": "hit: from the server's tile cache, at the data's current "
+                "change stamps; miss: made now and kept; bypass: not cached (keyed "
+                "collections, or the cache is off).",
+                "schema": {"type": "string", "enum": ["hit", "miss", "bypass"]}},
 }  # fmt: skip
 EMPTY: Final = {"description": "An empty tile: no feature meets it (no body).",
                 "headers": _TILE_HEADERS}  # fmt: skip

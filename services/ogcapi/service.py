@@ -29,6 +29,7 @@ from services.ogcapi import config, pygeoapi_patches
 from services.ogcapi.pool import AsyncPool, connect_kwargs
 from services.ogcapi.provider import register_engine, unregister_engine
 from services.ogcapi.sources import Registry, build_registry, fingerprint
+from services.ogcapi.tile_cache import TileCache
 from services.settings import OgcSettings, Settings
 
 if TYPE_CHECKING:
@@ -94,6 +95,8 @@ class OgcService:
             lambda: Keyring.from_settings(settings.privacy)
         )
         self.pool = ogc_pool(self.engine, self.ogc)
+        self.tile_cache = TileCache.of_megabytes(self.ogc.tile_cache_mb)
+        """Vector tiles of public collections, checked against the change stamps."""
         self.engine_key = f"onemap-{id(self):x}"
         self.directory = state_dir(settings)
         register_engine(self.engine_key, self.engine)

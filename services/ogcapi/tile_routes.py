@@ -6,21 +6,30 @@ versions), cells and buildings as layers of one tile. A tileset is OGC tileset J
 TileJSON 3.0 with ``?f=tilejson``. Tiles are Mapbox vector tiles, one SQL statement each
 (services/ogcapi/tiles.py); an empty tile is ``204 No Content``. Who sees a collection sees
 its tiles (services/ogcapi/access.py): a keyed collection is 404 to anonymous callers.
+
+Tiles of public collections go through the in-process cache (services/ogcapi/tile_cache.py):
+the current change stamps are read first (also answering ``304``), a kept tile made under
+the same tag is sent as it is, and a missing one is made once for all who ask at the same
+moment; ``X-Cache`` says which.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from morecantile import TileMatrixSet
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gis.tms import Tile
 from services.auth.routes import principal_of
 from services.http.caching import Validators, conditional
 from services.ogcapi import access, tiles
 from services.ogcapi.errors import BadRequestError, NotFoundError
 from services.ogcapi.route_base import JSON, VARY, RouteBase
-from services.ogcapi.specs import CollectionSpec
+from services.ogcapi.specs import Audience, CollectionSpec
+from services.ogcapi.tile_cache import CachedTile
 from services.ogcapi.tile_documents import (
     tile_matrix_set,
     tile_matrix_sets,
@@ -33,6 +42,10 @@ TRUNCATED = "OGC-Tile-Truncated"
 FEATURES = "OGC-Tile-Features"
 """Per layer ``{layer}={sent}/{matched}``: features in the tile and features meeting it."""
 DATASET_TITLE = "连云港一张图 One Map"
+CACHE = "X-Cache"
+"""Where a tile came from: ``hit`` (the in-process cache, at the current change stamps),
+``miss`` (made now, then kept) or ``bypass`` (not cacheable: a keyed collection)."""
+HIT, MISS, BYPASS = "hit", "miss", "bypass"
 
 
 class TileRoutes(RouteBase):
@@ -153,22 +166,51 @@ class TileRoutes(RouteBase):
                 f"{what} is tiled at {tiles.name_of(tms)} levels {low}-{high}, not {tile.z}"
             )
         limit = self.service.ogc.tile_feature_limit
-        statement = tiles.tile_statement(shown, tms, tile, limit)
         parts = (tiles.name_of(tms), tile.z, tile.y, tile.x, limit)
-        pool = self.service.pool
+        tables = tiles.stamp_tables(shown)
+        defined = tiles.definitions(shown)
         headers = request.headers
-        if "if-none-match" in headers or "if-modified-since" in headers:
-            stamps = await pool.fetchone(
-                tiles.stamps_sql(), {"stamp_tables": list(statement.tables)}
+        cache = self.service.tile_cache
+        cacheable = cache.enabled and all(s.audience is Audience.PUBLIC for s in shown)
+        if "if-none-match" in headers or "if-modified-since" in headers or cacheable:
+            stamps = await self.service.pool.fetchone(
+                tiles.stamps_sql(), {"stamp_tables": list(tables)}
             )
             assert stamps is not None
-            found = tiles.tile_validators(shown, statement.tables, stamps[0], stamps[1], *parts)
+            found = tiles.tile_validators(
+                shown, tables, stamps[0], stamps[1], *parts, defined=defined
+            )
             if found is not None and conditional(headers, found):
                 return Response(status_code=304, headers={**self._cache(found), "Vary": VARY})
-        row = await pool.fetchone(statement.sql, statement.values)
+            if cacheable and found is not None:
+                key = (defined, *parts)
+                kept = cache.get(key, found.etag)
+                if kept is not None:
+                    return _answer(kept, HIT)
+                made = await cache.made(
+                    key, found.etag, lambda: self._make(shown, tms, tile, limit, parts, defined)
+                )
+                return _answer(made, MISS, headers)
+        made = await self._make(shown, tms, tile, limit, parts, defined)
+        return _answer(made, BYPASS, headers)
+
+    async def _make(
+        self,
+        shown: Sequence[CollectionSpec],
+        tms: TileMatrixSet,
+        tile: Tile,
+        limit: int,
+        parts: tuple[object, ...],
+        defined: tuple[str, ...],
+    ) -> CachedTile:
+        """Run the tile's statement: its bytes, tag and headers."""
+        statement = tiles.tile_statement(shown, tms, tile, limit)
+        row = await self.service.pool.fetchone(statement.sql, statement.values)
         assert row is not None  # aggregates only: always one row
         body, matched, sent, serials, changed_at = row
-        found = tiles.tile_validators(shown, statement.tables, serials, changed_at, *parts)
+        found = tiles.tile_validators(
+            shown, statement.tables, serials, changed_at, *parts, defined=defined
+        )
         truncated = any(m > limit for m in matched)
         sent_headers = {
             "Vary": VARY,
@@ -179,14 +221,25 @@ class TileRoutes(RouteBase):
             ),
             **(self._cache(found) if found is not None else {}),
         }
-        if found is not None and conditional(headers, found):
-            return Response(status_code=304, headers=sent_headers)
-        if body is None:
-            return Response(status_code=204, headers=sent_headers)
-        return Response(bytes(body), media_type=tiles.MVT, headers=sent_headers)
+        return CachedTile(
+            bytes(body) if body is not None else None,
+            found.etag if found is not None else "",
+            sent_headers,
+        )
 
     def _cache(self, found: Validators) -> dict[str, str]:
         return found.headers(self.service.settings.http.cache_max_age)
+
+
+def _answer(made: CachedTile, source: str, request: Headers | None = None) -> Response:
+    """The tile as sent, saying where it came from (``X-Cache``); a tile made under a tag
+    the request already holds is ``304`` (the data changed in between, back to its tag)."""
+    sent = {**made.headers, CACHE: source}
+    if request is not None and made.etag and conditional(request, Validators(made.etag, None)):
+        return Response(status_code=304, headers=sent)
+    if made.body is None:
+        return Response(status_code=204, headers=sent)
+    return Response(made.body, media_type=tiles.MVT, headers=sent)
 
 
 def _levels(limits: tuple[int, int]) -> range:

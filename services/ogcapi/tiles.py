@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -225,7 +226,7 @@ def tile_statement(
         matched.append(m)
         sent.append(s)
         values.update(found)
-    tables = tuple(sorted({stamp_key(s) for s in specs}))
+    tables = stamp_tables(specs)
     values["stamp_tables"] = list(tables)
     sql = statement(__name__, "tile").format(
         layers=", ".join(ctes),
@@ -235,6 +236,37 @@ def tile_statement(
         stamps=statement(__name__, "stamps"),
     )
     return TileStatement(sql, values, tuple(s.id for s in specs), tables)
+
+
+def stamp_tables(specs: Iterable[CollectionSpec]) -> tuple[str, ...]:
+    """The tables whose change stamps a tile of ``specs`` depends on, sorted."""
+    return tuple(sorted({stamp_key(s) for s in specs}))
+
+
+_DIGESTS: Final[OrderedDict[int, tuple[CollectionSpec, str]]] = OrderedDict()
+_DIGESTS_KEPT: Final = 1024
+
+
+def definitions(specs: Iterable[CollectionSpec]) -> tuple[str, ...]:
+    """Digests of the layers' definitions as the caller sees them (a grid worker's scoped
+    view differs from the whole collection): part of a tile's tag and cache key."""
+    return tuple(_definition(s) for s in specs)
+
+
+def _definition(spec: CollectionSpec) -> str:
+    """A spec's digest, remembered for the spec objects last seen (specs are frozen; the
+    registry's live as long as it does, so a tile request rarely serialises one: about
+    30 µs each, a dozen in a dataset tile). Used from the event loop only."""
+    found = _DIGESTS.get(id(spec))
+    if found is not None and found[0] is spec:
+        _DIGESTS.move_to_end(id(spec))
+        return found[1]
+    made = digest((spec.model_dump_json(),))
+    _DIGESTS[id(spec)] = (spec, made)  # the spec is held, so its id is not reused meanwhile
+    _DIGESTS.move_to_end(id(spec))
+    while len(_DIGESTS) > _DIGESTS_KEPT:
+        _DIGESTS.popitem(last=False)
+    return made
 
 
 def stamps_sql() -> str:
@@ -248,14 +280,16 @@ def tile_validators(
     serials: Sequence[int] | None,
     changed_at: Any,
     *parts: object,
+    defined: tuple[str, ...] | None = None,
 ) -> Validators | None:
     """A strong ``ETag`` of a tile from its tables' change stamps (None when a table has
     none): the bytes depend on nothing else than the data, the layers' definitions, the
-    tile and the parameters in ``parts``."""
+    tile and the parameters in ``parts`` (``defined``: :func:`definitions` of ``specs``,
+    when already known)."""
     if serials is None or len(serials) != len(tables):
         return None
-    definitions = [digest((s.model_dump_json(),)) for s in specs]
-    return validators_for(("tile", *serials, *definitions, *parts), changed_at, weak=False)
+    found = definitions(specs) if defined is None else defined
+    return validators_for(("tile", *serials, *found, *parts), changed_at, weak=False)
 
 
 # --- which collections ---------------------------------------------------------------------

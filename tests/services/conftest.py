@@ -36,8 +36,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve(settings: Settings) -> Iterator[str]:
-    """Run ``create_app(settings)`` under uvicorn in a thread; yield its base URL.
+def serve(settings: Settings, apps: list[Any] | None = None) -> Iterator[str]:
+    """Run ``create_app(settings)`` under uvicorn in a thread; yield its base URL (the app
+    is appended to ``apps`` when given, for tests that look at its state).
 
     The app connects as the server's role: settings that name a session database by its
     owner URL alone get that database's server login (``server_url``), as a deployment sets
@@ -56,10 +57,11 @@ def serve(settings: Settings) -> Iterator[str]:
         settings = dataclasses.replace(settings, database=database)
     port = free_port()
     options = uvicorn_options(settings.http.max_url_bytes, settings.http.max_header_bytes)
+    app = create_app(settings)
+    if apps is not None:
+        apps.append(app)
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_level="warning", **options
-        )
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
