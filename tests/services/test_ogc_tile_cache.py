@@ -1,8 +1,9 @@
 """The in-process vector tile cache (services/ogcapi/tile_cache.py): the LRU's byte bound
 and eviction without a database; then over real HTTP against the real app and PostGIS: a
 hit is the same bytes and tag; the bound holds over many tiles; an edit to a building, a new
-conflict run or a plan feature written changes the next answer at once; concurrent requests for one missing tile
-run one statement (counted in the database); keyed collections are never shared."""
+conflict run or a plan feature written changes the next answer at once; concurrent requests
+for one missing tile run one statement (counted in the database); keyed collections are
+never shared."""
 
 from __future__ import annotations
 
