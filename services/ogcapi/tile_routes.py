@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from morecantile import TileMatrixSet
 from starlette.requests import Request
 from starlette.responses import Response
 
 from services.auth.routes import principal_of
 from services.http.caching import Validators, conditional
-from services.ogcapi import access, tiles
+from services.ogcapi import access, styles, tiles
 from services.ogcapi.errors import BadRequestError, NotFoundError
 from services.ogcapi.route_base import JSON, VARY, RouteBase
 from services.ogcapi.specs import CollectionSpec
@@ -79,9 +80,12 @@ class TileRoutes(RouteBase):
             tms = tiles.tile_set(request.path_params["tms"])
             base = self._base(request)
             url = f"{base}/collections/{spec.id}/tiles/{tiles.name_of(tms)}"
+            style = _style(base, tms, spec.id)
             if chosen == "tilejson":
-                return self._document(request, tilejson(url, spec.title, [spec], tms), JSON)
-            return self._document(request, tileset(url, spec.title, [spec], tms, base), JSON)
+                document = tilejson(url, spec.title, [spec], tms, style)
+            else:
+                document = tileset(url, spec.title, [spec], tms, base, style)
+            return self._document(request, document, JSON)
 
         return await self._guard(work)
 
@@ -114,9 +118,11 @@ class TileRoutes(RouteBase):
             specs = await self._dataset(request)
             base = self._base(request)
             url = f"{base}/tiles/{tiles.name_of(tms)}"
+            style = _style(base, tms, styles.PLAN_MAP)
             if chosen == "tilejson":
-                return self._document(request, tilejson(url, DATASET_TITLE, specs, tms), JSON)
-            document = tileset(url, DATASET_TITLE, specs, tms, base)
+                document = tilejson(url, DATASET_TITLE, specs, tms, style)
+            else:
+                document = tileset(url, DATASET_TITLE, specs, tms, base, style)
             return self._document(request, document, JSON)
 
         return await self._guard(work)
@@ -187,6 +193,11 @@ class TileRoutes(RouteBase):
 
     def _cache(self, found: Validators) -> dict[str, str]:
         return found.headers(self.service.settings.http.cache_max_age)
+
+
+def _style(base_url: str, tms: TileMatrixSet, style_id: str) -> str | None:
+    """The style drawing a tileset: styles draw the WebMercatorQuad tiles only."""
+    return styles.style_url(base_url, style_id) if tiles.name_of(tms) == styles.TMS else None
 
 
 def _levels(limits: tuple[int, int]) -> range:
