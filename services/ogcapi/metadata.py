@@ -12,6 +12,7 @@ from typing import Any, Final
 from services.ogcapi.crs import default_crs, served, storage_crs
 from services.ogcapi.sources import Registry
 from services.ogcapi.specs import GEOMETRY_QUERYABLE, CollectionSpec
+from services.ogcapi.styles import MAPBOX_STYLE, PLAN_MAP, style_url
 from services.ogcapi.tile_documents import CONFORMANCE as TILES_CONFORMANCE
 from services.ogcapi.tile_documents import REL
 
@@ -72,6 +73,11 @@ def landing(base_url: str, title: str, description: str) -> dict[str, Any]:
             {"rel": f"{REL}/tilesets-vector", "type": "application/json",
              "title": "vector tiles of the plans, cells and buildings",
              "href": f"{base_url}/tiles"},
+            {"rel": f"{REL}/styles", "type": "application/json",
+             "title": "MapLibre styles of the collections and the plan map",
+             "href": f"{base_url}/styles"},
+            {"rel": "stylesheet", "type": MAPBOX_STYLE, "title": "the plan map (MapLibre style)",
+             "href": style_url(base_url, PLAN_MAP)},
         ],
     }  # fmt: skip
 
@@ -131,6 +137,18 @@ def collection(spec: CollectionSpec, base_url: str) -> dict[str, Any]:
                 "type": "application/json",
                 "title": "Vector tiles",
                 "href": f"{url}/tiles",
+            },
+            {
+                "rel": f"{REL}/styles",
+                "type": "application/json",
+                "title": "Styles",
+                "href": f"{url}/styles",
+            },
+            {
+                "rel": "stylesheet",
+                "type": MAPBOX_STYLE,
+                "title": "MapLibre style",
+                "href": style_url(base_url, spec.id),
             },
         ],
     }

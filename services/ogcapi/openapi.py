@@ -36,6 +36,10 @@ from services.ogcapi.openapi_schemas import (
     schema_ref,
     static_schemas,
 )
+from services.ogcapi.openapi_styles import SCHEMAS as STYLE_SCHEMAS
+from services.ogcapi.openapi_styles import STYLES_TAG
+from services.ogcapi.openapi_styles import collection_paths as style_collection_paths
+from services.ogcapi.openapi_styles import server_paths as style_server_paths
 from services.ogcapi.openapi_tiles import EMPTY, TILES_TAG
 from services.ogcapi.openapi_tiles import SCHEMAS as TILE_SCHEMAS
 from services.ogcapi.openapi_tiles import collection_paths as tile_collection_paths
@@ -261,7 +265,8 @@ _TILE_ERRORS: Final = (*_COLLECTION_ERRORS, ("204", EMPTY))
 
 
 def _tile_routes(found: list[tuple[str, str, str, list[Json], Json]], tag: str) -> list[Route]:
-    """Tile routes (services/ogcapi/openapi_tiles.py): tiles answer 204 when empty."""
+    """Tile and style routes (openapi_tiles.py, openapi_styles.py): tiles answer 204 when
+    empty."""
     return [
         Route(path, name, summary, tag, parameters, ok,
               _TILE_ERRORS if "{tileRow}" in path else _COLLECTION_ERRORS, cached=True)
@@ -293,6 +298,7 @@ def _collection_routes(spec: CollectionSpec, settings: OgcSettings) -> list[Rout
               spec.id, item_parameters(spec), _ok("The feature.", feature, _CONTENT_CRS),
               _COLLECTION_ERRORS, cached=True),
         *_tile_routes(tile_collection_paths(spec), spec.id),
+        *_tile_routes(style_collection_paths(spec), spec.id),
     ]  # fmt: skip
 
 
@@ -361,11 +367,16 @@ def _info(meta: Mapping[str, Any]) -> Json:
 def build(config: Mapping[str, Any], registry: Registry, settings: OgcSettings) -> Json:
     """The document for clients at ``config["server"]["url"]`` (the service swaps the
     server URL per client: ``config.with_base_url``)."""
-    routes = [*_server_routes(), *_tile_routes(tile_server_paths(), TILES_TAG)]
-    schemas: dict[str, Json] = {**static_schemas(), **TILE_SCHEMAS}
+    routes = [
+        *_server_routes(),
+        *_tile_routes(tile_server_paths(), TILES_TAG),
+        *_tile_routes(style_server_paths(registry), STYLES_TAG),
+    ]
+    schemas: dict[str, Json] = {**static_schemas(), **TILE_SCHEMAS, **STYLE_SCHEMAS}
     tags: list[Json] = [
         {"name": SERVER_TAG, "description": "The API and its collections."},
         {"name": TILES_TAG, "description": "Tile matrix sets and the dataset's vector tiles."},
+        {"name": STYLES_TAG, "description": "MapLibre styles of the plan map and collections."},
     ]
     writes: dict[str, Json] = {}
     for spec in registry.specs.values():

@@ -34,6 +34,7 @@ from services.ogcapi.history_routes import HistoryRoutes
 from services.ogcapi.route_base import JSON, VARY, RouteBase, database_error, json_response
 from services.ogcapi.service import OgcService
 from services.ogcapi.specs import CollectionSpec
+from services.ogcapi.style_routes import StyleRoutes
 from services.ogcapi.tile_routes import TileRoutes
 from services.web.assets import static_files
 
@@ -316,6 +317,7 @@ def ogc_routes(service: OgcService) -> list[BaseRoute]:
     handlers = OgcRoutes(service)
     edits = HistoryRoutes(service)
     tiled = TileRoutes(service)
+    styled = StyleRoutes(service)
     tile = "{z}/{row}/{col}"
 
     async def slash(request: Request) -> Response:
@@ -351,6 +353,10 @@ def ogc_routes(service: OgcService) -> list[BaseRoute]:
                 Route("/collections/{cid}/tiles", tiled.collection_tilesets),
                 Route("/collections/{cid}/tiles/{tms}", tiled.collection_tileset),
                 Route(f"/collections/{{cid}}/tiles/{{tms}}/{tile}", tiled.collection_tile),
+                Route("/styles", styled.styles),
+                Route("/styles/{sid}", styled.style),
+                Route("/collections/{cid}/styles", styled.collection_styles),
+                Route("/collections/{cid}/styles/{sid}", styled.collection_style),
                 Mount("/static", app=static_files(), name="ogc-static"),
             ],
         ),

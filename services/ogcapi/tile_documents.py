@@ -116,9 +116,15 @@ def _bbox(specs: Sequence[CollectionSpec]) -> list[float] | None:
 
 
 def tileset(
-    url: str, title: str, specs: Sequence[CollectionSpec], tms: TileMatrixSet, base_url: str
+    url: str,
+    title: str,
+    specs: Sequence[CollectionSpec],
+    tms: TileMatrixSet,
+    base_url: str,
+    style: str | None = None,
 ) -> dict[str, Any]:
-    """``.../tiles/{tileMatrixSetId}``: the tileset at ``url`` of ``specs`` as layers."""
+    """``.../tiles/{tileMatrixSetId}``: the tileset at ``url`` of ``specs`` as layers;
+    ``style``: the URL of a MapLibre style drawing it (linked as ``stylesheet``)."""
     low, high = dataset_zooms(specs, name_of(tms))
     document: dict[str, Any] = {
         "title": f"{title} ({name_of(tms)})",
@@ -146,6 +152,10 @@ def tileset(
         "maxTileMatrix": str(high),
         "layers": [_layer(s, tms) for s in specs],
     }
+    if style is not None:
+        document["links"].append(
+            _link("stylesheet", style, "application/vnd.mapbox.style+json", "MapLibre style")
+        )
     if tms.uri:
         document["tileMatrixSetURI"] = tms.uri
     bbox = _bbox(specs)
@@ -207,11 +217,16 @@ _TILEJSON_TYPES: Final = {
 
 
 def tilejson(
-    url: str, title: str, specs: Sequence[CollectionSpec], tms: TileMatrixSet
+    url: str,
+    title: str,
+    specs: Sequence[CollectionSpec],
+    tms: TileMatrixSet,
+    style: str | None = None,
 ) -> dict[str, Any]:
     """TileJSON 3.0.0 of the tileset at ``url`` (``{z}/{y}/{x}`` is OGC's
     ``{tileMatrix}/{tileRow}/{tileCol}``). Outside ``WebMercatorQuad`` the client must know
-    the grid: ``crs`` and ``tileMatrixSet`` (not TileJSON keys) name it."""
+    the grid: ``crs`` and ``tileMatrixSet`` (not TileJSON keys) name it; ``style`` (not a
+    TileJSON key either) is the URL of a MapLibre style drawing the tileset."""
     low, high = dataset_zooms(specs, name_of(tms))
     layers = []
     for spec in specs:
@@ -230,6 +245,8 @@ def tilejson(
         "crs": _crs_uri(tms),
         "tileMatrixSet": name_of(tms),
     }
+    if style is not None:
+        document["style"] = style
     bbox = _bbox(specs)
     if bbox is not None:
         document["bounds"] = bbox

@@ -25,7 +25,7 @@ from starlette.responses import Response
 from gis.tms import Tile
 from services.auth.routes import principal_of
 from services.http.caching import Validators, conditional
-from services.ogcapi import access, tiles
+from services.ogcapi import access, styles, tiles
 from services.ogcapi.errors import BadRequestError, NotFoundError
 from services.ogcapi.route_base import JSON, VARY, RouteBase
 from services.ogcapi.specs import Audience, CollectionSpec
@@ -92,9 +92,12 @@ class TileRoutes(RouteBase):
             tms = tiles.tile_set(request.path_params["tms"])
             base = self._base(request)
             url = f"{base}/collections/{spec.id}/tiles/{tiles.name_of(tms)}"
+            style = _style(base, tms, spec.id)
             if chosen == "tilejson":
-                return self._document(request, tilejson(url, spec.title, [spec], tms), JSON)
-            return self._document(request, tileset(url, spec.title, [spec], tms, base), JSON)
+                document = tilejson(url, spec.title, [spec], tms, style)
+            else:
+                document = tileset(url, spec.title, [spec], tms, base, style)
+            return self._document(request, document, JSON)
 
         return await self._guard(work)
 
@@ -127,9 +130,11 @@ class TileRoutes(RouteBase):
             specs = await self._dataset(request)
             base = self._base(request)
             url = f"{base}/tiles/{tiles.name_of(tms)}"
+            style = _style(base, tms, styles.PLAN_MAP)
             if chosen == "tilejson":
-                return self._document(request, tilejson(url, DATASET_TITLE, specs, tms), JSON)
-            document = tileset(url, DATASET_TITLE, specs, tms, base)
+                document = tilejson(url, DATASET_TITLE, specs, tms, style)
+            else:
+                document = tileset(url, DATASET_TITLE, specs, tms, base, style)
             return self._document(request, document, JSON)
 
         return await self._guard(work)
@@ -240,6 +245,11 @@ def _answer(made: CachedTile, source: str, request: Headers | None = None) -> Re
     if made.body is None:
         return Response(status_code=204, headers=sent)
     return Response(made.body, media_type=tiles.MVT, headers=sent)
+
+
+def _style(base_url: str, tms: TileMatrixSet, style_id: str) -> str | None:
+    """The style drawing a tileset: styles draw the WebMercatorQuad tiles only."""
+    return styles.style_url(base_url, style_id) if tiles.name_of(tms) == styles.TMS else None
 
 
 def _levels(limits: tuple[int, int]) -> range:

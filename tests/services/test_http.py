@@ -180,6 +180,14 @@ def test_public_url_is_the_only_link_base(public_base: str) -> None:
         assert servers[0]["url"] == "https://onemap.lyg.example/ogc"
 
 
+def test_styles_draw_tiles_at_the_public_url(public_base: str) -> None:
+    with httpx.Client(base_url=public_base) as http:
+        for style_id in ("plan-map", "buildings"):
+            style = http.get(f"/ogc/styles/{style_id}").json()
+            urls = [source["url"] for source in style["sources"].values()]
+            assert urls and all(u.startswith("https://onemap.lyg.example/ogc/") for u in urls)
+
+
 # --- languages and headers -----------------------------------------------------------------
 
 FOREIGN = ["fr-FR", "ja", "de", "*", "xx", "zz-ZZ;q=0.5, *;q=0.1", "en-GB,en;q=0.9", "zh-CN"]

@@ -47,6 +47,10 @@ ROUTES = (
     "/collections/{collectionId}/tiles",
     "/collections/{collectionId}/tiles/{tileMatrixSetId}",
     "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+    "/styles",
+    "/styles/{styleId}",
+    "/collections/{collectionId}/styles",
+    "/collections/{collectionId}/styles/{collectionId}",
     "/collections/{collectionId}/items/{featureId}/history",
     "/collections/{collectionId}/items/{featureId}/revert",
 )
@@ -173,6 +177,7 @@ def _url(path: str, feature_ids: dict[str, Any]) -> str:
         x, y = feature_ids[f"{match.group(1) or 'buildings'}:point"]
         tile = tile_for_point("WebMercatorQuad", x, y, 16, geographic=True)
         path = path.replace(TILE, f"{{tileMatrixSetId}}/16/{tile.y}/{tile.x}")
+    path = path.replace("{styleId}", "plan-map")
     return path.replace("{tileMatrixSetId}", "WebMercatorQuad").lstrip("/")
 
 
