@@ -169,7 +169,7 @@ def seed_cli(
         command, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, check=True
     )
     wall = time.perf_counter() - started
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    answer = json.loads(done.stdout)
     tiles, seconds = int(answer["tiles"]), float(answer["seconds"])
     return {
         "tiles": tiles,
