@@ -85,12 +85,12 @@ def view_sql(
 ) -> str:
     """``CREATE VIEW`` of ``table`` (``schema.table``, already qualified) showing
     ``columns`` (column, name) and the geometry as ``geom``, restricted to the rows a
-    collection's ``fixed`` conditions keep: what the peer serves as the collection."""
+    collection's ``fixed`` conditions keep: what the peer serves as the collection. ``table``
+    is SQL already (``CollectionSpec.qualified_table``: quoted and qualified)."""
     shown = [f"{_ident(c)} AS {_ident(n)}" for c, n in columns]
     shown.append(f"{_ident(geometry)} AS geom")
     where = " AND ".join(f"{_ident(c)} = {_literal(v)}" for c, v in fixed)
-    parts = table.split(".")
-    source = ".".join(_ident(p) for p in parts)
+    source = table
     head = f"CREATE OR REPLACE VIEW {_ident(schema)}.{_ident(name)} AS SELECT "
     # identifiers quoted, values as literals
     return head + ", ".join(shown) + " FROM " + source + (" WHERE " + where if where else "")

@@ -304,6 +304,24 @@ def _statements(dsn: str, spec: Any, tiles_: list[plan.XYZ]) -> list[str]:
         return found
 
 
+def one_line(sql: str) -> str:
+    """A statement on one line for a pgbench script: ``--`` comments (outside quoted
+    literals) dropped, since joined lines would comment out the rest; whitespace runs made
+    one space."""
+    out, quoted, i = [], False, 0
+    while i < len(sql):
+        char = sql[i]
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = len(sql) if end < 0 else end
+            continue
+        out.append(char)
+        i += 1
+    return " ".join("".join(out).split()).rstrip(";")
+
+
 def _pgbench(dsn: str, statements: list[str], seconds: float, clients: int) -> dict[str, Any]:
     """One script file per statement (pgbench picks one per transaction): tiles/s and
     latency percentiles from its per-transaction log."""
@@ -313,7 +331,7 @@ def _pgbench(dsn: str, statements: list[str], seconds: float, clients: int) -> d
         scripts = []
         for i, sql in enumerate(statements):
             path = Path(tmp) / f"tile{i}.sql"
-            path.write_text(" ".join(sql.split()).rstrip(";") + ";\n", encoding="utf-8")
+            path.write_text(one_line(sql) + ";\n", encoding="utf-8")
             scripts += ["-f", str(path)]
         prefix = str(Path(tmp) / "log")
         done = subprocess.run(

@@ -29,14 +29,14 @@ def test_pick_tiles_distinct_reproducible_and_bounded() -> None:
 
 def test_view_sql_quotes_and_restricts() -> None:
     sql = plan.view_sql(
-        "bench_tiles", "plans_x", "plans.features", [("code", "source_code"), ("id", "id")],
+        "bench_tiles", "plans_x", '"plans"."features"', [("code", "source_code"), ("id", "id")],
         "geom", [("layer_version_id", 3)],
     )  # fmt: skip
     assert sql == (
         'CREATE OR REPLACE VIEW "bench_tiles"."plans_x" AS SELECT "code" AS "source_code", '
         '"id" AS "id", "geom" AS geom FROM "plans"."features" WHERE "layer_version_id" = 3'
     )
-    assert plan.view_sql("s", "v", "t", [], "g").endswith('FROM "t"')
+    assert plan.view_sql("s", "v", "t", [], "g").endswith("FROM t")
     assert "= 'a''b'" in plan.view_sql("s", "v", "t", [], "g", [("c", "a'b")])
 
 
@@ -69,3 +69,10 @@ def test_ratio_and_verdict() -> None:
     assert plan.verdict(1.5, 1.5, True) == "met (1.50× vs ≥ 1.5×)"
     assert plan.verdict(1.3, 1.25, False) == "missed (1.30× vs ≤ 1.25×)"
     assert plan.verdict(None, 5.0, True) == "not measured"
+
+
+def test_one_line_drops_comments_but_not_quoted_dashes() -> None:
+    from bench.tiles import one_line
+
+    sql = "WITH -- a comment\n x AS (SELECT '--not' AS a -- gone\n)\nSELECT 1;"
+    assert one_line(sql) == "WITH x AS (SELECT '--not' AS a ) SELECT 1"
