@@ -12,6 +12,10 @@ server's role (``onemap_server``) with the OGC session options (custom plans, no
 
 Prints JSON (median ms per tile of each way) and writes the plans to
 ``.onemap/bench/tiles-explain-*.txt``.
+
+``--cprofile CASE`` (e.g. ``"plan z16"``) instead runs our server as one uvicorn worker under
+cProfile, cache off, loops the bench's tiles of that case over it for ``--seconds`` with the
+bench's client, and prints the top functions by cumulative and by own time.
 """
 
 from __future__ import annotations
@@ -43,7 +47,12 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench._tiles_profile")
     parser.add_argument("--scale", default="medium")
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--cprofile", default="", help="a case of the results, e.g. 'plan z16'")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=8)
     options = parser.parse_args(argv)
+    if options.cprofile:
+        return _cprofile(options)
     server, admin = ogc._cluster()
     admin.dispose()
     url = server.url(f"ogc_bench_{options.scale}")
@@ -84,6 +93,69 @@ def main(argv: list[str]) -> int:
             path.write_text(f"-- bound\n{bound_plan}\n\n-- literal\n{literal_plan}\n")
             out[name]["explain"] = str(path)
     print(json.dumps(out, indent=1))
+    return 0
+
+
+def _cprofile(options: argparse.Namespace) -> int:
+    """Our server under cProfile (one worker, in-process) while the bench's client loops
+    the case's tiles; prints the profile's top lines."""
+    import os
+    import pstats
+    import secrets
+    import signal
+    import subprocess
+
+    import httpx
+
+    from bench import _basemap_load as load
+    from bench import _ogc_servers as servers
+    from bench import ogc
+    from bench import tiles as bench_tiles
+    from gis.engine import create_engine
+
+    server, admin = ogc._cluster()
+    admin.dispose()
+    url = server.url(f"ogc_bench_{options.scale}")
+    login = server.server_url(url.database).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    results = json.loads((WORK / "tiles-results.json").read_text())["scales"][options.scale]
+    specs = bench_tiles._specs(engine, results["plan"])
+    views = {s.id: (s.id.replace(".", "_"), []) for s in specs}
+    cases = {c.name: c for c in bench_tiles._cases(engine, list(specs), views, 40)}
+    engine.dispose()
+    paths = cases[options.cprofile].ours()
+    port = servers._free_port()
+    out = WORK / f"tiles-cprofile-{options.cprofile.replace(' ', '-')}.prof"
+    env = {
+        **os.environ,
+        "ONEMAP_DATABASE_URL": url.render_as_string(hide_password=False),
+        "ONEMAP_APP_DATABASE_URL": login,
+        "ONEMAP_HOME": str(WORK / "home"),
+        "ONEMAP_SECRET_KEY": secrets.token_urlsafe(32),
+        "ONEMAP_OGC_POOL_SIZE": str(servers.POOL_SIZE),
+        "ONEMAP_OGC_TILE_CACHE_MB": "0",
+        "ONEMAP_OGC_PUBLIC_URL": f"http://127.0.0.1:{port}/ogc",
+    }
+    command = [sys.executable, "-m", "cProfile", "-o", str(out),
+               *servers._uvicorn(Path(sys.executable), "services.asgi:app", port, 1)[1:],
+               "--app-dir", str(ROOT)]  # fmt: skip
+    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}/ogc/"
+    try:
+        for _ in range(240):
+            try:
+                if httpx.get(base + "collections/buildings", timeout=30).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        figures = load.steady(base, paths, options.connections, 1.0, options.seconds)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    print(json.dumps({k: figures[k] for k in ("tiles_per_s", "p50_ms", "errors")}))
+    stats = pstats.Stats(str(out))
+    stats.sort_stats("cumulative").print_stats(30)
+    stats.sort_stats("tottime").print_stats(25)
     return 0
 
 
