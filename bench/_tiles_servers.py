@@ -22,12 +22,15 @@ from bench import _ogc_servers as servers
 
 
 @contextmanager
-def onemap(dsn: str, server_dsn: str, workers: int, cache_mb: float) -> Iterator[str]:
-    """Our server; yields its ``/ogc/`` base URL."""
+def onemap(
+    dsn: str, server_dsn: str, workers: int, cache_mb: float, pool: int | None = None
+) -> Iterator[str]:
+    """Our server (``pool``: connections per worker, default the OGC bench's); yields its
+    ``/ogc/`` base URL."""
     saved = os.environ.get("ONEMAP_OGC_TILE_CACHE_MB")
     os.environ["ONEMAP_OGC_TILE_CACHE_MB"] = str(cache_mb)
     try:
-        with servers.onemap(dsn, workers, server_dsn=server_dsn) as system:
+        with servers.onemap(dsn, workers, server_dsn=server_dsn, pool_size=pool) as system:
             yield system.items.split("/collections/")[0] + "/"
     finally:
         if saved is None:

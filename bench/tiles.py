@@ -101,6 +101,8 @@ def _options(argv: Sequence[str]) -> argparse.Namespace:
         help="uvicorn workers of every server (default: CPUs)")  # fmt: skip
     add("--connections", type=int, default=8,
         help="keep-alive HTTP clients, and pgbench clients (8)")  # fmt: skip
+    add("--pool", type=int, default=0,
+        help="our connections per worker (default: _ogc_servers.POOL_SIZE, 2)")  # fmt: skip
     add("--tiles", type=int, default=40, help="distinct tiles per case, at most (40)")
     add("--plan", default="", help="plan collection (default: the latest layer with most features)")
     add("--json", action="store_true", help="print the results as JSON")
@@ -381,7 +383,7 @@ def _scale(options: argparse.Namespace, scale: str, progress: Progress) -> dict[
     progress.update(task, description=f"{scale}: answers", total=len(cases), completed=0)
     view_names = [v for v, _ in views.values()]
     with (
-        tile_servers.onemap(dsn, login, options.workers, 0) as ours,
+        tile_servers.onemap(dsn, login, options.workers, 0, options.pool or None) as ours,
         tile_servers.tipg(dsn, options.workers, SCHEMA, view_names, limit) as tipg,
     ):
         for case in cases:
@@ -390,7 +392,7 @@ def _scale(options: argparse.Namespace, scale: str, progress: Progress) -> dict[
     runs = [c for c in cases if c.tiles]
     steps = len(runs) * 4
     progress.update(task, description=f"{scale}: ours uncached", total=steps, completed=0)
-    with tile_servers.onemap(dsn, login, options.workers, 0) as ours:
+    with tile_servers.onemap(dsn, login, options.workers, 0, options.pool or None) as ours:
         for case in runs:
             found["cases"][case.name]["uncached"] = _steady(ours, case.ours(), options)
             progress.advance(task)
@@ -407,7 +409,7 @@ def _scale(options: argparse.Namespace, scale: str, progress: Progress) -> dict[
         )
         progress.advance(task)
     progress.update(task, description=f"{scale}: ours cached")
-    with tile_servers.onemap(dsn, login, options.workers, 64) as ours:
+    with tile_servers.onemap(dsn, login, options.workers, 64, options.pool or None) as ours:
         for case in runs:
             paths = case.ours()
             fetch(ours, paths)  # each tile made once per worker it lands on
