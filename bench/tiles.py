@@ -25,8 +25,9 @@ asks tipg for those properties; its tiles are ``{z}/{x}/{y}`` (column first), ou
    with literal values), one pgbench script file per tile, ``--connections`` clients, for
    ``--seconds``: the statement's time per tile. Ratio: our HTTP time per tile (1 / tiles/s)
    over the bare one (1 / tps).
-4. **Cached**: ours with the cache on (default size); after the warm-up every tile answers
-   ``X-Cache: hit`` (checked), then the same loop.
+4. **Cached**: ours with the cache on (64 MB); each tile asked three times, then the same
+   loop (its warm-up fills both workers); after it every tile must answer ``X-Cache: hit``
+   (checked: the verdict says so otherwise).
 
 Targets: uncached ≥ 1.5× tipg; HTTP time ≤ 1.25× bare; cached ≥ 5× uncached. Results:
 ``.onemap/bench/tiles-results.{json,md}``; ``--json`` prints them.
@@ -363,7 +364,8 @@ def _pgbench(dsn: str, statements: list[str], seconds: float, clients: int) -> d
 
 def _steady(base: str, paths: list[str], options: argparse.Namespace) -> dict[str, Any]:
     found = load.steady(base, paths, options.connections, options.warmup, options.seconds)
-    found.pop("error_examples", None) if not found.get("errors") else None
+    if not found.get("errors"):
+        found.pop("error_examples", None)
     return found
 
 
