@@ -113,18 +113,23 @@ scheduler), where nothing keeps them in order, and p99 grows."""
 
 @contextmanager
 def onemap(
-    dsn: str, workers: int, baseline: Path | None = None, server_dsn: str | None = None
+    dsn: str,
+    workers: int,
+    baseline: Path | None = None,
+    server_dsn: str | None = None,
+    pool_size: int | None = None,
 ) -> Iterator[System]:
     """This platform; ``baseline``: the same from another source tree (a checkout of an
     earlier version), with the settings that version was measured with. ``server_dsn``: the
-    database as the server logs in (``ONEMAP_APP_DATABASE_URL``), which this version needs."""
+    database as the server logs in (``ONEMAP_APP_DATABASE_URL``), which this version needs.
+    ``pool_size``: connections per worker (default :data:`POOL_SIZE`)."""
     port = _free_port()
     home = WORK / "home"
     env = {
         "ONEMAP_DATABASE_URL": dsn,
         "ONEMAP_APP_DATABASE_URL": server_dsn or "",
         "ONEMAP_HOME": str(home),
-        "ONEMAP_OGC_POOL_SIZE": str(16 if baseline else POOL_SIZE),
+        "ONEMAP_OGC_POOL_SIZE": str(pool_size or (16 if baseline else POOL_SIZE)),
         "ONEMAP_OGC_PUBLIC_URL": f"http://127.0.0.1:{port}/ogc",
         "PYTHONPATH": str(baseline or ROOT),
     }
