@@ -196,13 +196,25 @@ def test_swagger_ui_lists_the_operations(visit: Callable[[str], Visit], query: s
     page.wait_for_load_state("networkidle")
     _check(seen)
     assert page.locator(".opblock-get").count() >= 5
-    # Opening an operation resolves its $refs: none may be fetched from another host.
-    for path in ("/", f"/collections/{COLLECTION}", f"/collections/{COLLECTION}/items"):
+    # Opening an operation resolves its $refs: none may be fetched from another host. The
+    # landing page's is opened by scrolling to it and clicking; the collection's, further
+    # down a long virtual list, by their deep links (tag/operationId), as a shared link does.
+    page_url = page.url.split("#")[0]
+    for path, link in (
+        ("/", None),
+        (f"/collections/{COLLECTION}", f"{COLLECTION}/getCollection.{COLLECTION}"),
+        (f"/collections/{COLLECTION}/items", f"{COLLECTION}/getFeatures.{COLLECTION}"),
+    ):
         summary = f".opblock-get .opblock-summary-path[data-path='{path}']"
-        _scroll_to(page, summary)
-        page.locator(summary).first.click()
+        if link is None:
+            _scroll_to(page, summary)
+            page.locator(summary).first.click()
+        else:  # a new hash alone is no navigation: load the page again at the link
+            page.wait_for_load_state("networkidle")  # nothing of the last load cut short
+            page.goto("about:blank")
+            page.goto(f"{page_url}#/{link}")
         opened = f".opblock-get.is-open:has(.opblock-summary-path[data-path='{path}'])"
-        page.wait_for_selector(f"{opened} .parameters-container")
+        page.wait_for_selector(f"{opened} .parameters-container", timeout=30_000)
     page.wait_for_load_state("networkidle")
     _check(seen)
     if SHOTS and query == "?f=html":
