@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import typer
 
@@ -10,6 +10,7 @@ from services.cli._common import console, engine, out, settings
 from services.cli.output import JSON, emit_json, progress_bar
 
 if TYPE_CHECKING:
+    from services.basemaps.jobs import TileSet
     from services.basemaps.seed import BBox
     from services.settings import Settings
 
@@ -28,14 +29,27 @@ BBOX = typer.Option(None, "--bbox", help="west,south,east,north in CGCS2000 degr
 COUNTY = typer.Option(None, "--county", help="A county's 6-digit code, e.g. 320706.")
 
 
-def _area(config: Settings, bbox: str | None, county: str | None) -> BBox:
-    from services.basemaps.seed import SeedError, area_bbox, parse_bbox
+def _selection(
+    config: Settings,
+    layer: list[str] | None,
+    tileset: list[str] | None,
+    levels: str,
+    bbox: str | None,
+    county: str | None,
+) -> tuple[list[str], list[TileSet], range, BBox]:
+    """The layers, sets, levels and box a seed or expire names, each checked (defaults:
+    every layer, both sets, the city's extent)."""
+    from services.basemaps import seed as seeding
+    from services.basemaps.jobs import LAYERS, SETS
 
+    layers = layer or list(LAYERS)
+    sets = tileset or list(SETS)
+    seeding.check_names(layers, sets)
+    wanted = seeding.parse_levels(levels)
     if bbox and county:
-        raise SeedError("give --bbox or --county, not both")
-    if bbox:
-        return parse_bbox(bbox)
-    return area_bbox(engine(config), county)
+        raise seeding.SeedError("give --bbox or --county, not both")
+    area = seeding.parse_bbox(bbox) if bbox else seeding.area_bbox(engine(config), county)
+    return layers, cast("list[TileSet]", sets), wanted, area
 
 
 @app.command()
@@ -57,18 +71,13 @@ def seed(
     them counts as already seeded."""
     from services.basemaps import seed as seeding
     from services.basemaps.cache import expire_changes
-    from services.basemaps.jobs import LAYERS, SETS
     from services.basemaps.render_pool import tile_cache
 
     config = settings()
-    layers = layer or list(LAYERS)
-    sets = tileset or list(SETS)
-    seeding.check_names(layers, sets)
-    wanted = seeding.parse_levels(levels)
-    area = _area(config, bbox, county)
+    layers, sets, wanted, area = _selection(config, layer, tileset, levels, bbox, county)
     stale = expire_changes(tile_cache(config), engine(config))  # what changed goes first
-    total = seeding.count(layers, sets, wanted, area)  # type: ignore[arg-type]
-    jobs = seeding.plan(layers, sets, wanted, area)  # type: ignore[arg-type]
+    total = seeding.count(layers, sets, wanted, area)
+    jobs = seeding.plan(layers, sets, wanted, area)
     with progress_bar() as bar:
         task = bar.add_task(f"seeding {','.join(layers)} on {','.join(sets)}", total=total)
         report = seeding.seed(
@@ -114,16 +123,10 @@ def expire(
     as_json: bool = JSON,
 ) -> None:
     """Drop cached tiles meeting a box (default: the whole city), to be rendered again."""
-    from services.basemaps import seed as seeding
-    from services.basemaps.jobs import LAYERS, SETS
     from services.basemaps.render_pool import tile_cache
 
     config = settings()
-    layers = layer or list(LAYERS)
-    sets = tileset or list(SETS)
-    seeding.check_names(layers, sets)
-    wanted = seeding.parse_levels(levels)
-    area = _area(config, bbox, county)
+    layers, sets, wanted, area = _selection(config, layer, tileset, levels, bbox, county)
     cache = tile_cache(config)
     dropped = {f"{name}_{s}": cache.expire(name, s, area, wanted) for name in layers for s in sets}
     if as_json:
