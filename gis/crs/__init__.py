@@ -38,7 +38,7 @@ from gis.crs.codes import (
     GkFamily,
 )
 from gis.crs.resolver import CrsLike, CrsRef, north_first, resolve
-from gis.crs.transformers import transformer
+from gis.crs.transformers import transform_box, transformer
 
 __all__ = [
     "AREA_MARGIN_DEG",
@@ -59,6 +59,7 @@ __all__ = [
     "GkFamily",
     "north_first",
     "resolve",
+    "transform_box",
     "transform_xy",
     "transformer",
 ]

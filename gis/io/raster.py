@@ -17,9 +17,9 @@ import rasterio
 from rasterio.enums import Resampling
 from rasterio.transform import from_bounds
 from rasterio.vrt import WarpedVRT
-from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
+from gis.crs.transformers import transform_box
 from gis.errors import RasterError
 from gis.io.values import Bounds
 
@@ -203,7 +203,7 @@ def _overview_level(
     if not factors or src.crs is None:
         return None
     try:
-        left, bottom, right, top = transform_bounds(dst_crs, src.crs, *dst_bounds, densify_pts=21)
+        left, bottom, right, top = transform_box(dst_crs, src.crs.to_wkt(), dst_bounds)
     except Exception:
         return None
     source_pixels = min(

@@ -21,7 +21,7 @@ from rasterio.transform import from_origin
 from rasterio.warp import Resampling, reproject
 from rasterio.windows import Window, from_bounds
 
-from services.basemaps.bounds import transform_bounds
+from gis.crs import transform_box
 from services.basemaps.encode import encode
 from services.basemaps.jobs import TileJob
 from services.settings import BasemapSettings
@@ -72,8 +72,7 @@ class TerrainRenderer:
         if not self.path.is_file():
             return None
         with rasterio.open(self.path) as src:
-            left, bottom, right, top = src.bounds
-            return transform_bounds(src.crs, "EPSG:4490", left, bottom, right, top)
+            return transform_box(src.crs.to_wkt(), "EPSG:4490", tuple(src.bounds))
 
     def render(self, job: TileJob) -> bytes | None:
         extent = self._extent
@@ -106,8 +105,10 @@ class TerrainRenderer:
         margin_right = grid.c + grid.a * cells
         margin_bottom = grid.f + grid.e * cells
         with rasterio.open(self.path) as full:
-            src_box = transform_bounds(
-                dst_crs, full.crs, margin_left, margin_bottom, margin_right, margin_top
+            src_box = transform_box(
+                f"EPSG:{job.srid}",
+                full.crs.to_wkt(),
+                (margin_left, margin_bottom, margin_right, margin_top),
             )
             level = _overview_level(full, (src_box[2] - src_box[0]) / cells)
         opened = {} if level is None else {"overview_level": level}

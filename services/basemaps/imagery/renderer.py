@@ -28,10 +28,10 @@ from rasterio.io import MemoryFile
 from rasterio.transform import from_bounds
 from rasterio.vrt import WarpedVRT
 
+from gis.crs import transform_box
 from gis.errors import RasterError
 from gis.io import open_raster
 from gis.tms import BoundingBox
-from services.basemaps.bounds import transform_bounds
 from services.basemaps.encode import NO_IMAGERY
 from services.basemaps.jobs import TileJob
 
@@ -160,11 +160,9 @@ class ImageryRenderer:
         if not footprint.overviews:
             return None
         try:
-            src_box = transform_bounds(_GEOGRAPHIC, footprint.crs, *clipped, densify_pts=21)
+            src_box = transform_box(_GEOGRAPHIC, footprint.crs, clipped)
             dst_box = (
-                clipped
-                if dst_crs == _GEOGRAPHIC
-                else transform_bounds(_GEOGRAPHIC, dst_crs, *clipped, densify_pts=21)
+                clipped if dst_crs == _GEOGRAPHIC else transform_box(_GEOGRAPHIC, dst_crs, clipped)
             )
         except Exception:
             return None
@@ -236,7 +234,8 @@ class _Footprint:
             raise RasterError(f"{path}: imagery has no CRS")
         if info.dtype != "uint8" or info.bands < 1:
             raise RasterError(f"{path}: imagery must be uint8 grey or RGB, not {info.dtype}")
-        lonlat = transform_bounds(info.crs_wkt, _GEOGRAPHIC, *info.bounds, densify_pts=21)
+        left, bottom, right, top = info.bounds
+        lonlat = transform_box(info.crs_wkt, _GEOGRAPHIC, (left, bottom, right, top))
         if not all(math.isfinite(v) for v in lonlat):
             raise RasterError(f"{path}: its bounds cannot be placed on CGCS2000")
         bands = [1, 2, 3] if info.bands >= 3 else [1]
