@@ -3,7 +3,8 @@ run after ``bench tiles`` on its database, alone.
 
 For the first tiles of each case of the last results (.onemap/bench/tiles-results.json):
 our statement timed three ways on one connection each, one after another, as the HTTP
-server's role (``onemap_server``) with the OGC session options (custom plans, no JIT):
+server's role (``onemap_server``) with the tile pool's session options (custom plans, no
+JIT, no parallel workers):
 
 - ``bound``: as the server runs it (psycopg, ``%(name)s`` values bound server-side,
   ``prepare_threshold`` 5 as the pool);
@@ -41,7 +42,7 @@ def main(argv: list[str]) -> int:
     from gis.engine import create_engine
     from gis.tms import Tile
     from services.ogcapi import tiles
-    from services.ogcapi.service import session_options
+    from services.ogcapi.service import tile_session_options
     from services.settings import OgcSettings
 
     parser = argparse.ArgumentParser(prog="python -m bench._tiles_profile")
@@ -67,7 +68,7 @@ def main(argv: list[str]) -> int:
     tms = tiles.tile_set(plan.SET)
     out: dict[str, Any] = {}
     dsn = login.render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True, options=session_options(ogc_settings)) as conn:
+    with psycopg.connect(dsn, autocommit=True, options=tile_session_options(ogc_settings)) as conn:
         conn.prepare_threshold = 5
         cursor = psycopg.ClientCursor(conn)
         for name, case in results["cases"].items():

@@ -25,18 +25,22 @@ from bench import _ogc_servers as servers
 def onemap(
     dsn: str, server_dsn: str, workers: int, cache_mb: float, pool: int | None = None
 ) -> Iterator[str]:
-    """Our server (``pool``: connections per worker, default the OGC bench's); yields its
-    ``/ogc/`` base URL."""
-    saved = os.environ.get("ONEMAP_OGC_TILE_CACHE_MB")
-    os.environ["ONEMAP_OGC_TILE_CACHE_MB"] = str(cache_mb)
+    """Our server (``pool``: tile connections per worker, default the server's own,
+    ``ONEMAP_OGC_TILE_POOL_SIZE``); yields its ``/ogc/`` base URL."""
+    wanted = {"ONEMAP_OGC_TILE_CACHE_MB": str(cache_mb)}
+    if pool:
+        wanted["ONEMAP_OGC_TILE_POOL_SIZE"] = str(pool)
+    saved = {k: os.environ.get(k) for k in wanted}
+    os.environ.update(wanted)
     try:
-        with servers.onemap(dsn, workers, server_dsn=server_dsn, pool_size=pool) as system:
+        with servers.onemap(dsn, workers, server_dsn=server_dsn) as system:
             yield system.items.split("/collections/")[0] + "/"
     finally:
-        if saved is None:
-            os.environ.pop("ONEMAP_OGC_TILE_CACHE_MB", None)
-        else:
-            os.environ["ONEMAP_OGC_TILE_CACHE_MB"] = saved
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @contextmanager

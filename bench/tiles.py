@@ -103,7 +103,7 @@ def _options(argv: Sequence[str]) -> argparse.Namespace:
     add("--connections", type=int, default=8,
         help="keep-alive HTTP clients, and pgbench clients (8)")  # fmt: skip
     add("--pool", type=int, default=0,
-        help="our connections per worker (default: _ogc_servers.POOL_SIZE, 2)")  # fmt: skip
+        help="our tile connections per worker (default: ONEMAP_OGC_TILE_POOL_SIZE's)")  # fmt: skip
     add("--tiles", type=int, default=40, help="distinct tiles per case, at most (40)")
     add("--plan", default="", help="plan collection (default: the latest layer with most features)")
     add("--json", action="store_true", help="print the results as JSON")
@@ -326,8 +326,12 @@ def one_line(sql: str) -> str:
 
 
 def _pgbench(dsn: str, statements: list[str], seconds: float, clients: int) -> dict[str, Any]:
-    """One script file per statement (pgbench picks one per transaction): tiles/s and
-    latency percentiles from its per-transaction log."""
+    """One script file per statement (pgbench picks one per transaction), on connections
+    with the server's tile session options: tiles/s and latency percentiles from its
+    per-transaction log."""
+    from services.ogcapi.service import tile_session_options
+    from services.settings import OgcSettings
+
     pgbench = shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
     plain = dsn.replace("postgresql+psycopg://", "postgresql://")
     with tempfile.TemporaryDirectory() as tmp:
@@ -341,6 +345,7 @@ def _pgbench(dsn: str, statements: list[str], seconds: float, clients: int) -> d
             [pgbench, "-n", "-c", str(clients), "-j", "2", "-T", str(max(1, round(seconds))),
              *scripts, "--log", f"--log-prefix={prefix}", plain],
             capture_output=True, text=True, check=False, timeout=seconds + 120, cwd=tmp,
+            env={**os.environ, "PGOPTIONS": tile_session_options(OgcSettings())},
         )  # fmt: skip
         if done.returncode != 0:
             raise RuntimeError(f"pgbench failed: {done.stderr.strip()[:500]}")

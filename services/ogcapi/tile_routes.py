@@ -178,7 +178,7 @@ class TileRoutes(RouteBase):
         cache = self.service.tile_cache
         cacheable = cache.enabled and all(s.audience is Audience.PUBLIC for s in shown)
         if "if-none-match" in headers or "if-modified-since" in headers or cacheable:
-            stamps = await self.service.pool.fetchone(
+            stamps = await self.service.tile_pool.fetchone(
                 tiles.stamps_sql(), {"stamp_tables": list(tables)}
             )
             assert stamps is not None
@@ -210,7 +210,7 @@ class TileRoutes(RouteBase):
     ) -> CachedTile:
         """Run the tile's statement: its bytes, tag and headers."""
         statement = tiles.tile_statement(shown, tms, tile, limit)
-        row = await self.service.pool.fetchone(statement.sql, statement.values)
+        row = await self.service.tile_pool.fetchone(statement.sql, statement.values)
         assert row is not None  # aggregates only: always one row
         body, matched, sent, serials, changed_at = row
         found = tiles.tile_validators(
