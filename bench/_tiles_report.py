@@ -54,6 +54,22 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{rate('bare')} | {rate('cached')} | {_n(r['uncached_vs_tipg'], 2)}× | "
                 f"{_n(r['http_vs_bare_time'], 2)}× | {_n(r['cached_vs_uncached'], 2)}× |"
             )
+        if "floor" in data:
+            ours_floor, tipg_floor = data["floor"]["ours"], data["floor"]["tipg"]
+            lines += [
+                "",
+                "HTTP floor (`/tileMatrixSets/WebMercatorQuad`, no database, same clients): "
+                f"ours {_n(ours_floor['tiles_per_s'])}/s (p50 {_n(ours_floor['p50_ms'], 1)} "
+                f"ms), tipg {_n(tipg_floor['tiles_per_s'])}/s (p50 "
+                f"{_n(tipg_floor['p50_ms'], 1)} ms). Cached tiles cannot beat ours; "
+                "floor ÷ uncached per case: "
+                + ", ".join(
+                    f"{name} {_n(c['ratios']['floor_vs_uncached'], 2)}×"
+                    for name, c in data["cases"].items()
+                    if "ratios" in c
+                )
+                + ".",
+            ]
         lines += [
             "",
             "Tile sizes and features (tiles both answer, before timing):",

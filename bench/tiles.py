@@ -367,6 +367,12 @@ def _pgbench(dsn: str, statements: list[str], seconds: float, clients: int) -> d
 # --- the run ---------------------------------------------------------------------------------
 
 
+FLOOR_PATH = "tileMatrixSets/WebMercatorQuad"
+"""The HTTP floor: a small JSON document both servers make without the database (ours from
+morecantile, about 5 kB; tipg's the same), asked by the same clients as the tiles. No tile
+can be answered faster than this by the same server, cached or not."""
+
+
 def _steady(base: str, paths: list[str], options: argparse.Namespace) -> dict[str, Any]:
     found = load.steady(base, paths, options.connections, options.warmup, options.seconds)
     if not found.get("errors"):
@@ -399,15 +405,19 @@ def _scale(options: argparse.Namespace, scale: str, progress: Progress) -> dict[
     runs = [c for c in cases if c.tiles]
     steps = len(runs) * 4
     progress.update(task, description=f"{scale}: ours uncached", total=steps, completed=0)
+    floor: dict[str, Any] = {}
     with tile_servers.onemap(dsn, login, options.workers, 0, options.pool or None) as ours:
         for case in runs:
             found["cases"][case.name]["uncached"] = _steady(ours, case.ours(), options)
             progress.advance(task)
+        floor["ours"] = _steady(ours, [FLOOR_PATH], options)
     progress.update(task, description=f"{scale}: tipg")
     with tile_servers.tipg(dsn, options.workers, SCHEMA, view_names, limit) as tipg:
         for case in runs:
             found["cases"][case.name]["tipg"] = _steady(tipg, case.tipg(), options)
             progress.advance(task)
+        floor["tipg"] = _steady(tipg, [FLOOR_PATH], options)
+    found["floor"] = floor
     progress.update(task, description=f"{scale}: bare statements (pgbench)")
     for case in runs:
         statements = _statements(dsn, specs[case.collection], case.tiles)
@@ -436,6 +446,7 @@ def _scale(options: argparse.Namespace, scale: str, progress: Progress) -> dict[
         bare_rate = case["bare"]["tiles_per_s"]
         cached_rate = case["cached"]["tiles_per_s"]
         case["ratios"] = {
+            "floor_vs_uncached": plan.ratio(floor["ours"]["tiles_per_s"], ours_rate),
             "uncached_vs_tipg": plan.ratio(ours_rate, tipg_rate),
             "http_vs_bare_time": plan.ratio(bare_rate, ours_rate),
             "cached_vs_uncached": plan.ratio(cached_rate, ours_rate),
