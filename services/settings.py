@@ -71,8 +71,9 @@ class OgcSettings(BaseSettings):
         routes' pool: a tile statement runs 1-300 ms, against well under a millisecond for
         most feature queries, so with one shared small pool short requests queued behind
         tiles and tiles behind each other (4 per worker served 1.1-1.6x the tiles of 2 in
-        ``bench tiles``). Tile statements run without parallel workers (starting one cost
-        more than it saved at every level measured).
+        ``bench tiles``). Tile statements run without parallel workers: tiles come many at
+        a time, and a worker's start-up buys nothing when the cores are busy with other
+        tiles (docs/tiles.md).
     tile_feature_limit
         The most features of one layer in one vector tile: the largest (by area) are kept
         and the answer says so (``OGC-Tile-Truncated: true``, services/ogcapi/tiles.py).

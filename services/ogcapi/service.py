@@ -79,9 +79,9 @@ def ogc_pool(engine: Engine, ogc: OgcSettings) -> AsyncPool:
 
 
 def tile_session_options(ogc: OgcSettings) -> str:
-    """The vector tiles' connections: the OGC options with no parallel workers (under
-    concurrent tiles on few cores, starting one doubled the median time of a z14 tile of
-    buildings and saved nothing at z10)."""
+    """The vector tiles' connections: the OGC options with no parallel workers (tiles come
+    many at a time; a worker's start-up buys nothing when the cores are busy with other
+    tiles, docs/tiles.md)."""
     return f"{session_options(ogc)} -c max_parallel_workers_per_gather=0"
 
 
