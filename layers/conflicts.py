@@ -67,6 +67,17 @@ class RunResult(NamedTuple):
     chunks: list[ChunkStat]
     seconds: float
 
+    def as_dict(self) -> dict[str, Any]:
+        """As ``onemap plans conflicts --json`` prints it and the ``conflicts`` process
+        returns it (one shape for both): JSON-ready, without the chunks' details."""
+        return {
+            "run_id": self.run_id,
+            "title": self.title,
+            "seconds": self.seconds,
+            "by_type": [s._asdict() for s in self.by_type],
+            "by_county": [c._asdict() for c in self.by_county],
+        }
+
 
 def _versions(
     conn: Connection, first: str, others: Sequence[str], numbers: Mapping[str, int]
@@ -105,12 +116,15 @@ def run_conflicts(
     versions: Mapping[str, int] | None = None,
     created_by: str = "system",
     on_chunk: Callable[[ChunkStat], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """Run the conflict analysis of layer ``first`` against ``others`` (current versions
     unless ``versions`` names one), or against every control line with ``control_lines``.
 
     Runs in a savepoint of the caller's transaction; ``on_chunk`` is called after each
-    county chunk (progress, memory measurements).
+    county chunk (memory measurements, what was cut), ``on_progress`` with the chunks done
+    and their number, once before the first and after each (progress bars, a job's
+    percentage; an exception it raises, such as a job's cancellation, rolls the run back).
     """
     started = time.perf_counter()
     if control_lines:
@@ -132,7 +146,13 @@ def run_conflicts(
         indexes, frag = cw.fragment_sql(conn, work, orient)
         for part in indexes:
             conn.execute(text(part))
-        stats = [_chunk(conn, work, run_id, chunk, settings, frag, on_chunk) for chunk in chunks]
+        stats = []
+        for done, chunk in enumerate(chunks):
+            if on_progress is not None:
+                on_progress(done, len(chunks))
+            stats.append(_chunk(conn, work, run_id, chunk, settings, frag, on_chunk))
+        if on_progress is not None:
+            on_progress(len(chunks), len(chunks))
         work.run(conn, "teardown")
         for part in statement(__name__, "locate_patches").split(";\n"):
             conn.execute(text(part), {"run": run_id})

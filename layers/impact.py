@@ -8,7 +8,7 @@ address — e.g. how many households a planned road corridor touches.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -44,6 +44,11 @@ class Impact(NamedTuple):
     households: int
     persons: int
     by_community: list[CommunityImpact]
+
+    def as_dict(self) -> dict[str, Any]:
+        """As ``onemap plans impact --json`` prints it and the ``grid-impact`` process
+        returns it (one shape for both): counts only, JSON-ready."""
+        return {**self._asdict(), "by_community": [c._asdict() for c in self.by_community]}
 
 
 def _measure(conn: Connection, fill: str, params: dict[str, object], mode: Mode) -> Impact:

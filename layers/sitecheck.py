@@ -32,6 +32,7 @@ from gis.geometry import repair, transform_geometry
 from gis.io import open_vector
 from gis.sql_files import sql, statement
 from layers.classification import Schemes
+from layers.conflict_summaries import MU_M2
 from layers.errors import SiteError
 from layers.registry import LayerInfo, list_layers, version
 from layers.rules import Rules, SiteRule, class_matches, class_sql
@@ -46,6 +47,7 @@ __all__ = [
     "site_from_file",
     "site_from_geojson",
     "site_from_points",
+    "use_class",
 ]
 
 RING_FIELDS: Final = ("圈号", "环号", "ring", "part", "地块号", "parcel")
@@ -79,6 +81,23 @@ class SiteItem(NamedTuple):
     message: str
     features: list[dict[str, Any]]
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, the overlap also in 亩 and ha (see :meth:`SiteReport.as_dict`)."""
+        return {
+            "check": self.check,
+            "label": self.label,
+            "layer_id": self.layer_id,
+            "layer_version": self.layer_version,
+            "layer_version_id": self.layer_version_id,
+            "verdict": self.verdict,
+            "overlap_m2": self.overlap_m2,
+            "overlap_mu": self.overlap_m2 / MU_M2,
+            "overlap_ha": self.overlap_m2 / 1e4,
+            "share": self.share,
+            "message": self.message,
+            "features": self.features,
+        }
+
 
 class SiteReport(NamedTuple):
     """The stored site check: its id, overall verdict, area and the items."""
@@ -90,6 +109,21 @@ class SiteReport(NamedTuple):
     use: str | None
     notes: list[str]
     items: list[SiteItem]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as ``onemap plans sitecheck --json`` prints it and the ``site-check``
+        process returns it (one shape for both): JSON-ready, areas also in 亩 and ha."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "verdict": self.verdict,
+            "area_m2": self.area_m2,
+            "area_mu": self.area_m2 / MU_M2,
+            "area_ha": self.area_m2 / 1e4,
+            "use": self.use,
+            "notes": list(self.notes),
+            "items": [i.as_dict() for i in self.items],
+        }
 
 
 def _polygonal(geom: BaseGeometry, source: str, notes: list[str]) -> Site:
@@ -217,14 +251,15 @@ def _lands(xy: np.ndarray[Any, Any], crs: str) -> bool:
     return bool(np.all(np.isfinite(lon)) and np.all(inside))
 
 
-def _use_class(schemes: Schemes, use: str | None) -> tuple[str | None, str]:
-    """2023 code and category of the project's intended use (None: urban construction)."""
+def use_class(schemes: Schemes, use: str | None) -> tuple[str | None, str]:
+    """2023 code and category of the project's intended use (None: urban construction);
+    :class:`SiteError` for a code the 2023 用地用海分类 does not have."""
     if use is None:
         return None, "建设"
     scheme = schemes.find("用地用海分类 2023")
     found = schemes.classifier(scheme, "project_redline").classify(use)
     if found is None:
-        raise SiteError(f"unknown 2023 用地用海分类 code {use!r} for --use")
+        raise SiteError(f"unknown 2023 用地用海分类 code {use!r} for the planned use")
     return found.code_2023, found.category
 
 
@@ -240,7 +275,7 @@ def check_site(
     checked_by: str = "system",
 ) -> SiteReport:
     """Check ``site`` against the current version of every layer a site check names."""
-    use_code, use_category = _use_class(schemes, use)
+    use_code, use_category = use_class(schemes, use)
     ewkb = shapely.to_wkb(shapely.set_srid(site.geometry, STORAGE_SRID), include_srid=True)
     area = float(conn.execute(sql(__name__, "site_area"), {"site": ewkb}).scalar_one())
     layers = [layer for layer in list_layers(conn) if layer.current_version]

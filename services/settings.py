@@ -250,6 +250,24 @@ class BasemapImagerySettings(BaseSettings):
     resampling: Literal["bilinear", "cubic", "lanczos", "nearest"] = "bilinear"
 
 
+class ProcessSettings(BaseSettings):
+    """OGC API – Processes (``ONEMAP_PROCESSES_*``; docs/processes-analyses.md).
+
+    Attributes
+    ----------
+    public_site_check, public_grid_impact
+        Whether callers without a planner's or an admin's key (anonymous, grid workers) may
+        run ``site-check`` and ``grid-impact``. Off by default: a site check is stored with
+        its red line, and both read the control layers and the grid for anyone who asks
+        (the impact gives counts per community only, never a person).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_PROCESSES_", extra="ignore")
+
+    public_site_check: bool = False
+    public_grid_impact: bool = False
+
+
 @dataclass(frozen=True)
 class Settings:
     """One object per concern, each read from its ``ONEMAP_*`` environment variables."""
@@ -265,3 +283,4 @@ class Settings:
     basemap: BasemapSettings = field(default_factory=BasemapSettings)
     basemap_cache: BasemapCacheSettings = field(default_factory=BasemapCacheSettings)
     basemap_imagery: BasemapImagerySettings = field(default_factory=BasemapImagerySettings)
+    processes: ProcessSettings = field(default_factory=ProcessSettings)

@@ -86,9 +86,8 @@ def conflicts(
             control_lines=control_lines,
             versions=_versions_option(version_of),
             created_by=user_name(user),
-            on_chunk=lambda s: progress.update(
-                task, advance=1, description=f"county {s.chunk or '-'} done"
-            ),
+            on_chunk=lambda s: progress.update(task, description=f"county {s.chunk or '-'} done"),
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     _print_run(result, as_json)
 
@@ -97,15 +96,7 @@ def _print_run(result: RunResult, as_json: bool) -> None:
     from rich.table import Table
 
     if as_json:
-        emit_json(
-            {
-                "run_id": result.run_id,
-                "title": result.title,
-                "seconds": result.seconds,
-                "by_type": [s._asdict() for s in result.by_type],
-                "by_county": [c._asdict() for c in result.by_county],
-            }
-        )
+        emit_json(result.as_dict())
         return
     table = Table(
         "type",

@@ -60,7 +60,7 @@ def sitecheck(
             checked_by=user_name(user),
         )
     if as_json:
-        emit_json({**report._asdict(), "items": [i._asdict() for i in report.items]})
+        emit_json(report.as_dict())
         return
     for note in report.notes:
         console.print(note)
@@ -119,7 +119,7 @@ def _print_impact(result: Impact, as_json: bool) -> None:
     from rich.table import Table
 
     if as_json:
-        emit_json({**result._asdict(), "by_community": [c._asdict() for c in result.by_community]})
+        emit_json(result.as_dict())
         return
     table = Table(
         "community",
