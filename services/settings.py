@@ -241,6 +241,26 @@ class BasemapImagerySettings(BaseSettings):
     resampling: Literal["bilinear", "cubic", "lanczos", "nearest"] = "bilinear"
 
 
+class ProcessSettings(BaseSettings):
+    """OGC API – Processes (``ONEMAP_PROCESSES_*``, docs/processes-plan-import.md).
+
+    Attributes
+    ----------
+    max_upload_mb
+        The largest uploaded file a process takes, in decoded bytes (base64 makes the
+        request body about a third bigger): a larger one is refused before anything is
+        written.
+    max_unpacked_mb
+        What an uploaded zip may unpack to, all its entries together, counted as they are
+        unpacked (the sizes the archive declares are checked first, never trusted).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_PROCESSES_", extra="ignore")
+
+    max_upload_mb: float = Field(default=50, gt=0)
+    max_unpacked_mb: float = Field(default=500, gt=0)
+
+
 @dataclass(frozen=True)
 class Settings:
     """One object per concern, each read from its ``ONEMAP_*`` environment variables."""
@@ -256,3 +276,4 @@ class Settings:
     basemap: BasemapSettings = field(default_factory=BasemapSettings)
     basemap_cache: BasemapCacheSettings = field(default_factory=BasemapCacheSettings)
     basemap_imagery: BasemapImagerySettings = field(default_factory=BasemapImagerySettings)
+    processes: ProcessSettings = field(default_factory=ProcessSettings)
