@@ -35,6 +35,7 @@ from services.processes.file_kinds import (
     check_geojson,
     check_geopackage,
     check_head,
+    check_sqlite,
     looks_like,
 )
 
@@ -320,7 +321,7 @@ def unpacked(
 ) -> Iterator[Path]:
     """The checked upload as a file in a new private directory (mode 0700), removed on
     leaving whatever happens: a zip's layer with its sidecars, else the bytes themselves as
-    ``single_name``."""
+    ``single_name``; a GeoPackage's SQLite pages checked whole."""
     directory = Path(tempfile.mkdtemp(prefix="onemap-upload-"))
     try:
         if not checked.members:
@@ -329,6 +330,8 @@ def unpacked(
                 handle.write(checked.upload.data)
         else:
             path = _unzip(checked, limits, directory, name)
+        if path.suffix.lower() == ".gpkg":
+            check_sqlite(name, path)
         yield path
     finally:
         shutil.rmtree(directory, ignore_errors=True)

@@ -5,7 +5,8 @@ request) and becomes the next version of a layer through the importer the CLI ca
 (:func:`layers.importer.import_plan`, one transaction), answered with the same report as
 ``onemap plans import --json``. Everything the upload could be refused for is checked before
 anything is written: in :func:`check` on the server, and again at the start of :func:`run`
-in the worker (services/processes/uploads.py, then the file opened as the importer will).
+in the worker, which also unpacks the file and opens it as the importer will
+(services/processes/uploads.py; GDAL never reads an upload in the server process).
 """
 
 from __future__ import annotations
@@ -220,18 +221,19 @@ def allowed(caller: Principal) -> bool:
 
 
 def check(inputs: JsonDict, caller: Principal) -> None:
-    """Every refusal before queueing: the inputs, and the file decoded, examined, unpacked
-    into a private directory and opened as the importer will (removed again). It reads and
-    unpacks up to the upload limits: call it off the event loop."""
-    schemes = load_schemes(PlanSettings().schemes_file)
-    request = _request(inputs, schemes)
-    with _checked_file(inputs, request, schemes):
-        pass
+    """The refusals the server can make before queueing, in memory: the inputs, the file
+    decoded and examined (size, magic bytes, a zip's directory and layer). Reading the file
+    with GDAL is left to the worker (:func:`run`): a damaged file can crash GDAL, which must
+    cost a worker process, never the server."""
+    _request(inputs, load_schemes(PlanSettings().schemes_file))
+    limits = _limits()
+    uploads.examine(uploads.decode(inputs.get("file"), limits), limits)
 
 
 def run(inputs: JsonDict, ctx: JobContext) -> JsonDict:
-    """Check everything again (the worker trusts nothing), then import in one transaction:
-    the previous version stays current until it commits."""
+    """Check everything again (the worker trusts nothing), unpack the file and open it as the
+    importer will, then import in one transaction: the previous version stays current until
+    it commits."""
     plan = PlanSettings()
     schemes = load_schemes(plan.schemes_file)
     request = _request(inputs, schemes)
