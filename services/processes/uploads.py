@@ -18,6 +18,7 @@ import binascii
 import io
 import json
 import lzma
+import os
 import re
 import shutil
 import stat
@@ -85,6 +86,8 @@ _ZIP_ERRORS: Final = (
 )
 """What reading a damaged or crafted archive raises (never around writing our own files)."""
 _MB: Final = 1 << 20
+_PREFIX: Final = "onemap-upload-"
+"""Temporary directories are ``onemap-upload-<pid>-<random>``: the pid tells whose they are."""
 
 
 class Limits(NamedTuple):
@@ -322,7 +325,8 @@ def unpacked(
     """The checked upload as a file in a new private directory (mode 0700), removed on
     leaving whatever happens: a zip's layer with its sidecars, else the bytes themselves as
     ``single_name``; a GeoPackage's SQLite pages checked whole."""
-    directory = Path(tempfile.mkdtemp(prefix="onemap-upload-"))
+    _sweep()
+    directory = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
     try:
         if not checked.members:
             path = directory / _plain(single_name)
@@ -335,6 +339,29 @@ def unpacked(
         yield path
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _sweep() -> None:
+    """Remove the directories of processes that died without removing theirs: a worker
+    killed mid-import runs no ``finally``, and its unpacked upload would stay forever."""
+    for path in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
+        pid = path.name.removeprefix(_PREFIX).split("-", 1)[0]
+        try:
+            ours = path.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if ours and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _unzip(checked: Checked, limits: Limits, directory: Path, name: str) -> Path:

@@ -10,8 +10,10 @@ import multiprocessing
 import os
 import queue
 import signal
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,9 +67,10 @@ class _QueueContext:
             time.sleep(60)
 
 
-def _worker(url: str, inputs: dict[str, Any], messages: Any) -> None:
+def _worker(url: str, inputs: dict[str, Any], messages: Any, tmp: str) -> None:
     """Run in a spawned process, as a job's worker would: its own engine, then ``run``."""
     os.environ["PGAPPNAME"] = APPLICATION
+    tempfile.tempdir = tmp
     from gis.engine import create_engine
 
     run(inputs, _QueueContext(create_engine(url), messages))
@@ -93,7 +96,10 @@ def _sessions(engine: Engine) -> int:
         )
 
 
-def test_a_worker_killed_mid_import_leaves_the_previous_version(engine: Engine) -> None:
+def test_a_worker_killed_mid_import_leaves_the_previous_version(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     big = _squares(FEATURES)
     small = _squares(50, size=0.0005)
     inputs = {"layer": LAYER, "plan_type": "dev_boundary"}
@@ -108,7 +114,7 @@ def test_a_worker_killed_mid_import_leaves_the_previous_version(engine: Engine) 
         messages = spawn.Queue()
         url = engine.url.render_as_string(hide_password=False)
         big_inputs = {**inputs, "file": upload(big, "application/geo+json")}
-        worker = spawn.Process(target=_worker, args=(url, big_inputs, messages))
+        worker = spawn.Process(target=_worker, args=(url, big_inputs, messages, str(tmp_path)))
         worker.start()
         seen: list[Any] = []
         deadline = time.monotonic() + 300
@@ -136,12 +142,15 @@ def test_a_worker_killed_mid_import_leaves_the_previous_version(engine: Engine) 
         assert _sessions(engine) == 0
         assert versions(engine, LAYER) == before
         assert plan_counts(engine) == counts
+        left = [p.name for p in tmp_path.iterdir()]  # a killed process runs no cleanup
+        assert left == [p for p in left if p.startswith(f"onemap-upload-{worker.pid}-")] != []
 
         again = run(
             {**inputs, "file": upload(_squares(60, 0.0005), "application/geo+json")},
             Context(engine),
         )
         assert (again["version"], again["loaded"]) == (2, 60)  # not locked, nothing in the way
+        assert list(tmp_path.iterdir()) == []  # the dead worker's directory swept away
     finally:
         if worker is not None and worker.is_alive():
             worker.kill()
