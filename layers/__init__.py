@@ -15,6 +15,7 @@ from layers.errors import (
     RuleError,
     SiteError,
     UnknownLayerError,
+    UnknownPlanTypeError,
 )
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "RuleError",
     "SiteError",
     "UnknownLayerError",
+    "UnknownPlanTypeError",
 ]

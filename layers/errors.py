@@ -13,6 +13,10 @@ class UnknownLayerError(LayerError):
     """A layer id, version, conflict run or site check that does not exist."""
 
 
+class UnknownPlanTypeError(LayerError):
+    """A plan type the registry does not know (``plans.plan_types``)."""
+
+
 class ClassificationError(LayerError):
     """An unknown classification scheme, or a mapping table that cannot be used."""
 

@@ -20,20 +20,29 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from gis.crs import CrsRef, resolve
 from gis.io import Record, open_vector
 from gis.sql_files import sql
-from layers.classification import Schemes
+from layers.classification import Schemes, load_schemes
 from layers.errors import PlanImportError
 from layers.feature_loader import ChunkLoader, RejectNote, RepairNote
 from layers.parts import make_parts
 from layers.registry import LayerSpec, ensure_layer, lock_layer
+from layers.settings import PlanSettings
 
-__all__ = ["ImportReport", "RejectNote", "RepairNote", "file_sha256", "import_layer"]
+__all__ = [
+    "ImportReport",
+    "RejectNote",
+    "RepairNote",
+    "check_file",
+    "file_sha256",
+    "import_layer",
+    "import_plan",
+]
 
 CHUNK: Final = 2000
 _SIDECARS: Final = (".shp", ".shx", ".dbf", ".prj", ".cpg")
@@ -61,6 +70,14 @@ class ImportReport(NamedTuple):
     repaired: list[RepairNote]
     rejected: list[RejectNote]
     seconds: float
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as JSON values, repairs and rejects as objects: what ``onemap plans
+        import --json`` prints and the ``plan-import`` process returns (one shape for both)."""
+        data = self._asdict()
+        data["repaired"] = [note._asdict() for note in self.repaired]
+        data["rejected"] = [note._asdict() for note in self.rejected]
+        return data
 
 
 def file_sha256(path: Path) -> str:
@@ -201,6 +218,67 @@ def import_layer(
         loader.rejected,
         time.perf_counter() - started,
     )
+
+
+def import_plan(
+    engine: Engine,
+    path: Path,
+    spec: LayerSpec,
+    settings: PlanSettings,
+    *,
+    crs: str | None = None,
+    encoding: str | None = None,
+    code_field: str | None = None,
+    source_layer: str | None = None,
+    snapshot_date: dt.date | None = None,
+    imported_by: str = "system",
+    progress: Progress | None = None,
+    total: Callable[[int | None], None] | None = None,
+) -> ImportReport:
+    """:func:`import_layer` in a transaction of its own, with the scheme tables, densifying
+    and subdivision of ``settings``: the import as ``onemap plans import`` and the
+    ``plan-import`` process run it. It commits at the end or not at all, so a process killed
+    on the way leaves the previous version current and nothing of the new one."""
+    schemes = load_schemes(settings.schemes_file)
+    with engine.begin() as conn:
+        return import_layer(
+            conn,
+            path,
+            spec,
+            schemes,
+            crs=crs,
+            encoding=encoding,
+            code_field=code_field,
+            source_layer=source_layer,
+            snapshot_date=snapshot_date,
+            imported_by=imported_by,
+            densify_m=settings.densify_m,
+            subdivide_vertices=settings.subdivide_vertices,
+            progress=progress,
+            total=total,
+        )
+
+
+def check_file(
+    path: Path,
+    spec: LayerSpec,
+    schemes: Schemes,
+    *,
+    crs: str | None = None,
+    encoding: str | None = None,
+    code_field: str | None = None,
+    source_layer: str | None = None,
+) -> None:
+    """Raise what :func:`import_layer` would raise on opening ``path``, without a database.
+
+    The file is opened (layer choice, encoding, CRS) and its code field found, but no record
+    is read: a caller that must refuse a file before writing anything calls this first.
+    """
+    scheme = schemes.find(spec.scheme) if spec.scheme else None
+    classifier = schemes.classifier(scheme, spec.plan_type)
+    with open_vector(path, source_layer, crs=crs, encoding=encoding) as (source, _):
+        _source_crs(path, source.crs, source.crs_wkt)
+        classifier.code_field(source.fields or {}, code_field)
 
 
 def _first(rejected: Sequence[RejectNote]) -> str:

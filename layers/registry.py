@@ -13,12 +13,13 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, text
 
-from layers.errors import LayerError, UnknownLayerError
+from layers.errors import LayerError, UnknownLayerError, UnknownPlanTypeError
 
 __all__ = [
     "LayerInfo",
     "LayerSpec",
     "VersionInfo",
+    "check_spec",
     "control_layers",
     "ensure_layer",
     "get_layer",
@@ -91,14 +92,7 @@ FROM plans.layer_versions v
 
 def ensure_layer(conn: Connection, spec: LayerSpec) -> LayerInfo:
     """Register ``spec`` if new; an existing layer must have the same plan type and scheme."""
-    known = conn.execute(
-        text("SELECT code FROM plans.plan_types WHERE code = :t"), {"t": spec.plan_type}
-    ).scalar_one_or_none()
-    if known is None:
-        types = conn.execute(
-            text("SELECT string_agg(code, ', ' ORDER BY code) FROM plans.plan_types")
-        )
-        raise LayerError(f"unknown plan type {spec.plan_type!r}: use one of {types.scalar_one()}")
+    _check_plan_type(conn, spec)
     conn.execute(
         text(
             "INSERT INTO plans.layers (id, title, department, plan_type, scheme)"
@@ -107,13 +101,41 @@ def ensure_layer(conn: Connection, spec: LayerSpec) -> LayerInfo:
         {**spec._asdict(), "scheme": spec.scheme or NO_SCHEME},
     )
     layer = get_layer(conn, spec.id)
+    _check_same(layer, spec)
+    return layer
+
+
+def check_spec(conn: Connection, spec: LayerSpec) -> None:
+    """Raise what :func:`ensure_layer` would refuse, writing nothing: an unknown plan type
+    (:class:`UnknownPlanTypeError`), or a layer registered with another type or scheme."""
+    _check_plan_type(conn, spec)
+    try:
+        layer = get_layer(conn, spec.id)
+    except UnknownLayerError:
+        return
+    _check_same(layer, spec)
+
+
+def _check_plan_type(conn: Connection, spec: LayerSpec) -> None:
+    known = conn.execute(
+        text("SELECT code FROM plans.plan_types WHERE code = :t"), {"t": spec.plan_type}
+    ).scalar_one_or_none()
+    if known is None:
+        types = conn.execute(
+            text("SELECT string_agg(code, ', ' ORDER BY code) FROM plans.plan_types")
+        )
+        raise UnknownPlanTypeError(
+            f"unknown plan type {spec.plan_type!r}: use one of {types.scalar_one()}"
+        )
+
+
+def _check_same(layer: LayerInfo, spec: LayerSpec) -> None:
     if layer.plan_type != spec.plan_type or (layer.scheme or None) != (spec.scheme or None):
         raise LayerError(
             f"layer {spec.id!r} is registered as {layer.plan_type} in scheme "
             f"{layer.scheme or '-'}, not {spec.plan_type} in {spec.scheme or '-'}: "
             "import under another layer id"
         )
-    return layer
 
 
 def get_layer(conn: Connection, layer_id: str) -> LayerInfo:

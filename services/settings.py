@@ -251,7 +251,7 @@ class BasemapImagerySettings(BaseSettings):
 
 
 class ProcessSettings(BaseSettings):
-    """OGC API – Processes (``ONEMAP_PROCESSES_*``; docs/processes-analyses.md).
+    """OGC API – Processes (``ONEMAP_PROCESSES_*``; docs/processes.md).
 
     Attributes
     ----------
@@ -260,12 +260,21 @@ class ProcessSettings(BaseSettings):
         run ``site-check`` and ``grid-impact``. Off by default: a site check is stored with
         its red line, and both read the control layers and the grid for anyone who asks
         (the impact gives counts per community only, never a person).
+    max_upload_mb
+        The largest uploaded file a process takes, in decoded bytes (base64 makes the
+        request body about a third bigger): a larger one is refused before anything is
+        written.
+    max_unpacked_mb
+        What an uploaded zip may unpack to, all its entries together, counted as they are
+        unpacked (the sizes the archive declares are checked first, never trusted).
     """
 
     model_config = SettingsConfigDict(env_prefix="ONEMAP_PROCESSES_", extra="ignore")
 
     public_site_check: bool = False
     public_grid_impact: bool = False
+    max_upload_mb: float = Field(default=50, gt=0)
+    max_unpacked_mb: float = Field(default=500, gt=0)
 
 
 @dataclass(frozen=True)

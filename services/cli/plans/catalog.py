@@ -43,30 +43,26 @@ def import_(
     """Import a plan file as the next version of a layer (unchanged file: nothing to do)."""
     from rich.table import Table
 
-    from layers.classification import load_schemes
-    from layers.importer import import_layer
+    from layers.importer import import_plan
     from layers.registry import LayerSpec
 
-    config = plan_settings()
     spec = LayerSpec(layer, title or layer, plan_type, scheme, department)
     date = dt.date.fromisoformat(snapshot) if snapshot else None
     db = engine(settings())
     try:
-        with progress_bar() as progress, db.begin() as conn:
+        with progress_bar() as progress:
             task = progress.add_task(f"import {file.name}", total=None)
-            report = import_layer(
-                conn,
+            report = import_plan(
+                db,
                 file,
                 spec,
-                load_schemes(config.schemes_file),
+                plan_settings(),
                 crs=crs,
                 encoding=encoding,
                 code_field=code_field,
                 source_layer=source_layer,
                 snapshot_date=date,
                 imported_by=user_name(user),
-                densify_m=config.densify_m,
-                subdivide_vertices=config.subdivide_vertices,
                 progress=lambda n: progress.advance(task, n),
                 total=lambda n: progress.update(task, total=n),
             )
@@ -75,7 +71,7 @@ def import_(
         assert failure is not None
         raise _import_failed(db, file, layer, *failure) from exc
     if as_json:
-        emit_json(report._asdict())
+        emit_json(report.as_json())
         return
     if report.status == "unchanged":
         console.print(
