@@ -28,6 +28,7 @@ from services.health import health_endpoint
 from services.http import error_handlers, middleware
 from services.ogcapi import OgcService, ogc_routes
 from services.settings import Settings
+from services.web.page import page_routes
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *sheet_routes(engine, keyring, settings.http.max_sheet_bytes),
             *ogc_routes(ogc),
             *basemap_routes(settings, tiles, resolver),
+            *page_routes(ogc, engine),
         ],
         exception_handlers={
             **error_handlers(),

@@ -39,6 +39,8 @@ SOURCES: Final[dict[str, tuple[str, ...]]] = {
                 *(f"dist/images/{name}" for name in LEAFLET_IMAGES), "LICENSE"),
     "leaflet.markercluster": ("dist/leaflet.markercluster.js", "dist/MarkerCluster.css",
                               "dist/MarkerCluster.Default.css", "MIT-LICENCE.txt"),
+    "leaflet.vectorgrid": ("dist/Leaflet.VectorGrid.bundled.js", "README.md"),  # licence in README
+    "proj4": ("dist/proj4.js", "LICENSE.md"),
     "swagger-ui-dist": ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-16x16.png",
                         "favicon-32x32.png", "LICENSE", "NOTICE"),
 }  # fmt: skip

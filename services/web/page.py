@@ -1,0 +1,126 @@
+"""The one-map page (``/`` and ``/map``) and its JSON routes below ``/map/api``.
+
+The page is a template (``templates/onemap/index.html``) that loads Leaflet and its plugins
+from the vendored files and the page's ES modules from ``static/onemap`` (all served at
+``/ogc/static``); everything it draws comes from this app: base maps from the WMTS routes,
+layers from the vector tiles and the features of the OGC API. Its own JSON routes:
+
+- ``/map/api/layers``: the layer list, symbols and legend for the caller
+  (:mod:`.catalogue`);
+- ``/map/api/coordinates``: a point converted by ``gis.crs`` (:mod:`.coordinates`);
+- ``/map/api/conflicts/{run}``: a conflict run's summaries (:mod:`.conflict_report`).
+
+Errors are the platform's OGC exception body. Who sees what is decided by
+services/ogcapi/access.py, as for the OGC API.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jinja2
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from layers.errors import UnknownLayerError
+from layers.rules import TypeRule, load_rules
+from services.auth.routes import principal_of
+from services.http.errors import render_error
+from services.ogcapi import access
+from services.ogcapi.errors import BadRequestError, NotFoundError
+from services.ogcapi.route_base import JSON, VARY, RouteBase, json_response
+from services.ogcapi.service import OgcService
+from services.web import catalogue, conflict_report, coordinates
+from services.web.assets import templates_dir
+
+TEMPLATE = "onemap/index.html"
+API = "/map/api"
+
+
+@functools.cache
+def _environment(folder: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+
+
+@functools.cache
+def _rule_types(path: Path) -> Mapping[str, TypeRule]:
+    return load_rules(path).types
+
+
+class PageRoutes(RouteBase):
+    """The page and its JSON routes, bound to the app's :class:`OgcService`."""
+
+    def __init__(self, service: OgcService, engine: Engine) -> None:
+        super().__init__(service)
+        self.engine = engine
+
+    def _paths(self, request: Request) -> tuple[str, str]:
+        """The paths (no host) of the app's root and of the OGC API, as the caller reaches
+        them (``ONEMAP_OGC_PUBLIC_URL`` may put the app below a path)."""
+        ogc = urlsplit(self._base(request)).path.rstrip("/")
+        return ogc.removesuffix("/ogc"), ogc
+
+    async def page(self, request: Request) -> Response:
+        root, ogc = self._paths(request)
+        template = _environment(templates_dir()).get_template(TEMPLATE)
+        body = template.render(root=root, ogc=ogc, api=f"{root}{API}", static=f"{ogc}/static")
+        return HTMLResponse(body, headers={"Vary": VARY})
+
+    async def layers(self, request: Request) -> Response:
+        async def work() -> Response:
+            root, ogc = self._paths(request)
+            registry = access.visible(principal_of(request), await self.service.current_registry())
+            rules = _rule_types(self.service.settings.plans.rules_file)
+            document = catalogue.catalogue(registry, ogc, f"{root}{API}", rules)
+            return self._document(request, document, JSON)
+
+        return await self._guard(work)
+
+    async def coordinates(self, request: Request) -> Response:
+        try:
+            answer = coordinates.convert(request.query_params.multi_items())
+        except coordinates.CoordinateRequestError as exc:
+            return render_error(400, str(exc))
+        return json_response(answer)
+
+    async def conflicts(self, request: Request) -> Response:
+        async def work() -> Response:
+            text = request.path_params["run"]
+            if not text.isdigit() or len(text) > 12:
+                raise BadRequestError(f"run {text[:30]!r} is not a run number")
+            run_id = int(text)
+            _, ogc = self._paths(request)
+            registry = access.visible(principal_of(request), await self.service.current_registry())
+            try:
+                document = await run_in_threadpool(self._report, run_id)
+            except UnknownLayerError:
+                raise NotFoundError(f"no conflict run {run_id}") from None
+            limit = self.service.ogc.max_limit
+            document["links"] = conflict_report.links(registry, run_id, ogc, limit)
+            return self._document(request, document, JSON)
+
+        return await self._guard(work)
+
+    def _report(self, run_id: int) -> dict[str, object]:
+        with self.engine.connect() as conn:
+            return conflict_report.report(conn, run_id)
+
+
+def page_routes(service: OgcService, engine: Engine) -> list[BaseRoute]:
+    """The page at ``/`` and ``/map``, and its JSON routes."""
+    handlers = PageRoutes(service, engine)
+    return [
+        Route("/", handlers.page),
+        Route("/map", handlers.page),
+        Route(f"{API}/layers", handlers.layers),
+        Route(f"{API}/coordinates", handlers.coordinates),
+        Route(f"{API}/conflicts/{{run}}", handlers.conflicts),
+    ]
