@@ -93,10 +93,7 @@ class PageRoutes(RouteBase):
 
     async def conflicts(self, request: Request) -> Response:
         async def work() -> Response:
-            text = request.path_params["run"]
-            if not text.isdigit() or len(text) > 12:
-                raise BadRequestError(f"run {text[:30]!r} is not a run number")
-            run_id = int(text)
+            run_id = _run_number(request.path_params["run"])
             _, ogc = self._paths(request)
             registry = access.visible(principal_of(request), await self.service.current_registry())
             try:
@@ -104,14 +101,51 @@ class PageRoutes(RouteBase):
             except UnknownLayerError:
                 raise NotFoundError(f"no conflict run {run_id}") from None
             limit = self.service.ogc.max_limit
-            document["links"] = conflict_report.links(registry, run_id, ogc, limit)
+            root, _ = self._paths(request)
+            api = f"{root}{API}"
+            document["links"] = conflict_report.links(registry, run_id, ogc, api, limit)
             return self._document(request, document, JSON)
 
         return await self._guard(work)
 
+    async def conflict_file(self, request: Request) -> Response:
+        """A file of the run's report, as ``onemap plans report`` writes it."""
+
+        async def work() -> Response:
+            run_id = _run_number(request.path_params["run"])
+            name = request.path_params["name"]
+            if name not in conflict_report.FILES:
+                raise NotFoundError(
+                    f"no report file {name[:40]!r}; served: {', '.join(conflict_report.FILES)}"
+                )
+            registry = access.visible(principal_of(request), await self.service.current_registry())
+            if f"conflicts.run{run_id}" not in registry.specs:
+                raise NotFoundError(f"no conflict run {run_id}")
+            try:
+                body, filename = await run_in_threadpool(self._file, run_id, name)
+            except UnknownLayerError:
+                raise NotFoundError(f"no conflict run {run_id}") from None
+            media_type = conflict_report.FILES[name][0]
+            disposition = f'attachment; filename="{filename}"'
+            return Response(
+                body, media_type=media_type, headers={"Content-Disposition": disposition}
+            )
+
+        return await self._guard(work)
+
+    def _file(self, run_id: int, name: str) -> tuple[bytes, str]:
+        with self.engine.connect() as conn:
+            return conflict_report.report_file(conn, run_id, name)
+
     def _report(self, run_id: int) -> dict[str, object]:
         with self.engine.connect() as conn:
             return conflict_report.report(conn, run_id)
+
+
+def _run_number(text: str) -> int:
+    if not text.isdigit() or len(text) > 12:
+        raise BadRequestError(f"run {text[:30]!r} is not a run number")
+    return int(text)
 
 
 def page_routes(service: OgcService, engine: Engine) -> list[BaseRoute]:
@@ -123,4 +157,5 @@ def page_routes(service: OgcService, engine: Engine) -> list[BaseRoute]:
         Route(f"{API}/layers", handlers.layers),
         Route(f"{API}/coordinates", handlers.coordinates),
         Route(f"{API}/conflicts/{{run}}", handlers.conflicts),
+        Route(f"{API}/conflicts/{{run}}/files/{{name}}", handlers.conflict_file),
     ]

@@ -345,9 +345,9 @@ def test_the_conflict_report_is_next_to_the_map(
     for summary, row in zip(types, rows[1:], strict=False):
         assert summary.label in row and f"\t{summary.patches}\t" in row
     assert seen.page.locator("#report table.by-county tr").count() > 1
-    link = seen.page.locator("#report .links a").first.get_attribute("href")
-    assert link and f"conflicts.run{conflict_run}/items" in link
-    assert "onemap plans report" in seen.page.inner_text("#report")
+    links = [a.get_attribute("href") or "" for a in seen.page.locator("#report .links a").all()]
+    assert f"/map/api/conflicts/{conflict_run}/files/gpkg" in links
+    assert any(f"conflicts.run{conflict_run}/items" in link for link in links)
     assert not seen.problems(), "\n".join(seen.problems())
 
 

@@ -8,8 +8,10 @@ import csv
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import fiona
 import httpx
 import pyproj
 import pytest
@@ -18,6 +20,7 @@ from sqlalchemy import Engine
 from gis.crs import GK_ZONE40_SRID, STORAGE_SRID
 from layers.colours import load_colours
 from layers.conflict_summaries import summary_by_county, summary_by_type
+from layers.reports import write_report
 from services.ogcapi import tiles
 from tests.conftest import SAMPLE
 from tests.web.conftest import Keys
@@ -226,6 +229,42 @@ def test_a_runs_report_is_its_stored_summaries(
     assert geojson.status_code == 200
     assert geojson.json()["numberMatched"] == sum(t.patches for t in by_type)
     assert http.get(hrefs["text/html"]).status_code == 200
+
+
+def test_a_runs_report_files_are_the_clis(
+    http: httpx.Client, engine: Engine, conflict_run: int, tmp_path: Path
+) -> None:
+    """The GeoPackage, the CSV summaries and the offline map, as `onemap plans report`
+    writes them (the same function, run here into a directory of the test's)."""
+    document: dict[str, Any] = http.get(f"/map/api/conflicts/{conflict_run}").json()
+    files = {
+        link["title"]: link["href"] for link in document["links"] if link["rel"] == "enclosure"
+    }
+    assert len(files) == 4
+    with engine.connect() as conn:
+        written = write_report(conn, conflict_run, tmp_path / "cli")
+        by_type = summary_by_type(conn, conflict_run)
+    answers = {href.rsplit("/", 1)[1]: http.get(href) for href in files.values()}
+    assert {n: a.status_code for n, a in answers.items()} == dict.fromkeys(answers, 200)
+    assert answers["summary.csv"].content == written.summary_csv.read_bytes()
+    assert answers["counties.csv"].content == written.county_csv.read_bytes()
+    assert answers["summary.csv"].headers["content-type"].startswith("text/csv")
+    disposition = answers["gpkg"].headers["content-disposition"]
+    assert disposition == f'attachment; filename="run-{conflict_run}.gpkg"'
+    served = tmp_path / "served.gpkg"
+    served.write_bytes(answers["gpkg"].content)
+    with fiona.open(served, layer="patches") as patches:
+        assert len(patches) == sum(t.patches for t in by_type)
+    assert "<html" in answers["html"].text.lower()
+
+
+def test_report_files_refuse_unknown_names_and_runs(http: httpx.Client, conflict_run: int) -> None:
+    missing = http.get(f"/map/api/conflicts/{conflict_run}/files/run.shp")
+    assert "no report file 'run.shp'" in _ogc_error(missing, 404)
+    assert "no conflict run 987654" in _ogc_error(
+        http.get("/map/api/conflicts/987654/files/gpkg"), 404
+    )
+    assert "not a run number" in _ogc_error(http.get("/map/api/conflicts/x/files/gpkg"), 400)
 
 
 def test_unknown_and_malformed_runs(http: httpx.Client) -> None:

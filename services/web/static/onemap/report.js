@@ -1,6 +1,6 @@
 // The conflict report of the latest run: a table by type and one by county next to the map
-// (/map/api/conflicts/{run}), with links to what the platform serves of the run. The
-// GeoPackage and CSV files of a report are made by `onemap plans report`, not served.
+// (/map/api/conflicts/{run}), with links to what the platform serves of the run: the files
+// of `onemap plans report` (GeoPackage, CSV, offline HTML map) and the run's features.
 
 import { escapeHtml, getJson } from "./api.js";
 
@@ -33,7 +33,6 @@ export async function renderReport(container, config) {
     `<th class="num">${n(total[2], 2)}</th><th class="num">${n(total[3], 2)}</th></tr></table>` +
     '<h3>按县区</h3><table class="summary by-county"><tr><th>县区</th><th>类型</th><th class="num">图斑</th>' +
     '<th class="num">亩</th><th class="num">公顷</th></tr>' + countyRows.join("") + "</table>" +
-    `<h3>导出</h3><p class="links">${links.join("")}</p>` +
-    '<p class="hint">GeoPackage 与 CSV 报告由命令 <code>onemap plans report</code> 生成，暂不经 HTTP 提供。</p>';
+    `<h3>导出</h3><p class="links">${links.join("")}</p>`;
   container.dataset.run = String(run.id);
 }
