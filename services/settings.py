@@ -241,6 +241,44 @@ class BasemapImagerySettings(BaseSettings):
     resampling: Literal["bilinear", "cubic", "lanczos", "nearest"] = "bilinear"
 
 
+class ProcessSettings(BaseSettings):
+    """OGC API – Processes and its jobs (``ONEMAP_PROCESSES_*``; docs/processes.md).
+
+    Attributes
+    ----------
+    workers
+        Worker processes per server process, so jobs running at once per server process;
+        more wait in the queue (durable rows every server process takes from). Each holds
+        two database connections.
+    max_job_seconds
+        A job running longer is stopped (its worker killed, its transaction rolled back)
+        and marked failed.
+    progress_interval
+        Least seconds between two progress writes of one job (a run may report often).
+    reap_interval
+        Seconds between two looks for running jobs whose worker stopped (marked failed) and,
+        while a worker is idle, for queued jobs of other server processes.
+    max_execute_bytes
+        The largest execute request body (413 above it; ``ONEMAP_HTTP_MAX_BODY_BYTES`` caps
+        every body as well).
+    keep_days
+        Finished jobs (and their outputs) older than this are deleted.
+    extra_modules
+        Dotted names of further modules of process definitions (each with ``PROCESS``),
+        served beside the platform's own.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_PROCESSES_", extra="ignore")
+
+    workers: int = Field(default=2, ge=1, le=64)
+    max_job_seconds: float = Field(default=3600, gt=0)
+    progress_interval: float = Field(default=0.5, ge=0)
+    reap_interval: float = Field(default=2.0, ge=0.1)
+    max_execute_bytes: int = Field(default=10_485_760, ge=1024)
+    keep_days: float = Field(default=30, gt=0)
+    extra_modules: list[str] = Field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Settings:
     """One object per concern, each read from its ``ONEMAP_*`` environment variables."""
@@ -256,3 +294,4 @@ class Settings:
     basemap: BasemapSettings = field(default_factory=BasemapSettings)
     basemap_cache: BasemapCacheSettings = field(default_factory=BasemapCacheSettings)
     basemap_imagery: BasemapImagerySettings = field(default_factory=BasemapImagerySettings)
+    processes: ProcessSettings = field(default_factory=ProcessSettings)
