@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
 import httpx
 from pydantic import SecretStr
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import URL
 
 from gis.settings import DatabaseSettings
 from grid.privacy import Keyring
 from grid.settings import PrivacySettings
 from services.auth.keys import create_key
+from services.migrate import upgrade
 from services.settings import AuthSettings, ProcessSettings, Settings
+from tests.conftest import SERVER_URLS, scratch_database
 
 SECRET: Final = "k" * 40
 """The secret the ``onemap`` fixture gives the CLI: the app hashes keys alike."""
@@ -34,6 +37,30 @@ def settings(url_env: str, home: Path, **processes: Any) -> Settings:
             **{"extra_modules": [SLOW_MODULE], "reap_interval": 0.5, **processes}
         ),
     )
+
+
+def own_database(
+    database_url: URL, db_settings: DatabaseSettings, server_url: URL
+) -> Iterator[str]:
+    """A migrated, empty database (its owner URL, for a module-scoped fixture): every app
+    on a database takes the jobs queued there, so a module that counts on which server runs
+    a job keeps its queue away from the other modules' apps."""
+    with scratch_database(database_url, db_settings, "onemap_jobs") as made:
+        upgrade(made)
+        owner = made.url.render_as_string(hide_password=False)
+        login = server_url.set(database=made.url.database)
+        SERVER_URLS[owner] = login.render_as_string(hide_password=False)
+        try:
+            yield owner
+        finally:
+            SERVER_URLS.pop(owner, None)
+
+
+def planner_key(engine: Engine, name: str = "规划局") -> str:
+    keyring = Keyring.from_settings(PrivacySettings(secret_key=SecretStr(SECRET)))
+    with engine.begin() as conn:
+        made, _ = create_key(conn, keyring, role="planner", name=name, created_by="tests")
+    return made
 
 
 def with_processes(found: Settings, **processes: Any) -> Settings:
