@@ -150,6 +150,7 @@ class ProcessManager:
         except WorkerDiedError:
             reason = slot.stopping
             if reason is None:
+                await asyncio.to_thread(slot.process.join, 2)  # its exit status, to tell
                 reason = f"{WORKER_STOPPED} ({slot.describe_death()})"
                 await self.store.fail(job_id, 500, reason)
                 log.warning("job %s: %s", job_id, reason)
@@ -216,7 +217,7 @@ class ProcessManager:
         running = self.pool.running()
         if not running:
             return
-        for job_id in await self.store.ended(list(running)):
+        for job_id in await self.store.dismissed(list(running)):
             slot = running[job_id]
             if slot.job_id == job_id and slot.stopping is None:
                 self.pool.kill(slot, "dismissed")

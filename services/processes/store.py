@@ -82,8 +82,8 @@ WHERE status IN ('successful', 'failed', 'dismissed')
   AND finished < now() - make_interval(secs => %(seconds)s)
 """
 _QUEUED: Final = "SELECT EXISTS (SELECT 1 FROM jobs.jobs WHERE status = 'accepted')"
-_ENDED: Final = """
-SELECT id::text FROM jobs.jobs WHERE id = ANY(%(ids)s::uuid[]) AND status <> 'running'
+_DISMISSED: Final = """
+SELECT id::text FROM jobs.jobs WHERE id = ANY(%(ids)s::uuid[]) AND status = 'dismissed'
 """
 
 
@@ -206,10 +206,11 @@ class JobStore:
         row = await self._one(_QUEUED, {})
         return bool(row and row[0])
 
-    async def ended(self, job_ids: list[str]) -> set[str]:
-        """Which of ``job_ids`` are no longer running (dismissed, failed by the reaper)."""
+    async def dismissed(self, job_ids: list[str]) -> set[str]:
+        """Which of ``job_ids`` were dismissed (a job that just succeeded or failed is its
+        worker's to report, never a reason to kill it)."""
         async with self.pool.connection() as conn:
-            cursor = await conn.execute(_ENDED, {"ids": job_ids})
+            cursor = await conn.execute(_DISMISSED, {"ids": job_ids})
             return {str(row[0]) for row in await cursor.fetchall()}
 
 
