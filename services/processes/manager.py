@@ -62,12 +62,21 @@ class ProcessManager:
     # --- life -----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the reaper, the queue and the watch (workers start when first needed)."""
+        """Start the reaper, the queue and the watch, and the workers in the background (so
+        the first execution finds them warm; if they cannot start now, the first execution
+        tries again)."""
         self._loops = [
             asyncio.create_task(self._every(self.config.reap_interval, self._reap)),
             asyncio.create_task(self._drain()),
             asyncio.create_task(self._every(WATCH_S, self._watch)),
         ]
+        self._spawn(self._prestart())
+
+    async def _prestart(self) -> None:
+        try:
+            await self.pool.ensure_started()
+        except Exception as exc:
+            log.warning("jobs: the workers could not start yet: %s", exc)
 
     async def close(self) -> None:
         """Fail the jobs still running here, stop the workers and the loops."""

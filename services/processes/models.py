@@ -23,7 +23,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import JSON, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from gis.dbmodel import schema_metadata
@@ -52,6 +52,7 @@ class Job(JobsBase):
         Index("ix_jobs_running", "lock_key", postgresql_where=text("status = 'running'")),
         Index("ix_jobs_caller", "caller_key_id", "created"),
         Index("ix_jobs_created", "created"),
+        Index("ix_jobs_finished", "finished"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
@@ -64,10 +65,12 @@ class Job(JobsBase):
     delivery: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     """What the results answer with, when the request chose: ``{"outputs": [ids],
     "response": "document" | "raw"}`` (null: every output, as a document)."""
-    outputs: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    """The outputs by id, once successful (all of them)."""
-    failure: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    """The exception document of a failed job (``status`` gives the HTTP status)."""
+    outputs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The outputs by id, once successful (all of them), as the worker wrote them: ``json``,
+    not ``jsonb``, so the results are the synchronous answer's very text (key order kept),
+    and a large document is stored without being taken apart (≈3x faster)."""
+    failure: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The exception document of a failed job (its ``status`` is the HTTP status)."""
     message: Mapped[str] = mapped_column(Text, server_default=text("''"))
     progress: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
     caller_role: Mapped[str] = mapped_column(Text)

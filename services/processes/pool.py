@@ -6,8 +6,8 @@ whose worker is killed breaks for every job. Each worker here has a pipe of its 
 event loop watches the pipe's descriptor (``add_reader``), so waiting for a job costs no
 thread. Workers start from a ``forkserver`` with the worker module and the process
 definitions preloaded: a replaced worker is a fork of a warm interpreter, never a fork of
-the server (its event loop, threads and sockets). They start with the first execution or
-the first queued job, not with the server.
+the server (its event loop, threads and sockets). The manager starts them in the background
+when the server starts (services/processes/manager.py).
 """
 
 from __future__ import annotations

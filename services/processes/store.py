@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final, NamedTuple
 
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json, Jsonb
 
 from services.auth.keys import Principal
 from services.ogcapi.pool import AsyncPool
@@ -186,14 +186,14 @@ class JobStore:
 
     async def fail(self, job_id: str, status: int, message: str) -> bool:
         """Fail a running job (its worker died or ran out of time); whether it was."""
-        failure = Jsonb(document(status, message))
+        failure = Json(document(status, message))
         row = await self._one(_FAIL, {"id": job_id, "failure": failure, "message": message})
         return row is not None
 
     async def reap(self, keep: dt.timedelta) -> list[str]:
         """Fail the running jobs whose worker is gone; forget finished jobs older than
         ``keep``. The ids of the jobs failed."""
-        failure = Jsonb(document(500, WORKER_STOPPED))
+        failure = Json(document(500, WORKER_STOPPED))
         async with self.pool.connection() as conn:
             async with conn.transaction():
                 values = {"failure": failure, "message": WORKER_STOPPED, "space": LOCK_SPACE}

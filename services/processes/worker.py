@@ -73,12 +73,12 @@ UPDATE jobs.jobs SET progress = %(progress)s, message = %(message)s, updated = n
 WHERE id = %(id)s AND status = 'running' RETURNING 1
 """
 _SUCCEEDED: Final = """
-UPDATE jobs.jobs SET status = 'successful', outputs = %(body)s::jsonb, progress = 100,
+UPDATE jobs.jobs SET status = 'successful', outputs = %(body)s::json, progress = 100,
     message = %(message)s, finished = now(), updated = now()
 WHERE id = %(id)s AND status = 'running' RETURNING 1
 """
 _FAILED: Final = """
-UPDATE jobs.jobs SET status = 'failed', failure = %(body)s::jsonb, message = %(message)s,
+UPDATE jobs.jobs SET status = 'failed', failure = %(body)s::json, message = %(message)s,
     finished = now(), updated = now()
 WHERE id = %(id)s AND status = 'running' RETURNING 1
 """

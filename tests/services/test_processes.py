@@ -137,7 +137,7 @@ def test_grid_stats_sync_equals_the_cli(
     job = http.get(monitor, headers=Keys.header(keys.planner)).json()
     assert (job["status"], job["progress"], job["processID"]) == ("successful", 100, "grid-stats")
     results = http.get(f"{monitor}/results", headers=Keys.header(keys.planner))
-    assert results.json() == response.json()
+    assert results.content == response.content  # the very text, key order kept
 
 
 def test_coverage_check_sync_equals_the_cli(http: httpx.Client, keys: Keys, onemap: Run) -> None:

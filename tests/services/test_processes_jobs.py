@@ -217,3 +217,16 @@ def test_two_servers_share_the_queue_and_dismissals(
         for server in (one, two):
             for _ in server:  # runs to its end: the server stops
                 pass
+
+
+def test_finished_jobs_are_forgotten_after_keep_days(url: str, home: Path, key: str) -> None:
+    """Last in the module: with a keep of about a second, this server's reaper deletes every
+    finished job of the database."""
+    for base in serve(settings(url, home, keep_days=1 / 86_400)):
+        with httpx.Client(base_url=f"{base}/ogc/", timeout=60) as http:
+            done = _sleep(http, key, 0, prefer="respond-sync")
+            monitor = done.headers["link"].split(">")[0].lstrip("<")
+            deadline = time.monotonic() + 20
+            while http.get(monitor, headers=Keys.header(key)).status_code == 200:
+                assert time.monotonic() < deadline, "the finished job is still kept"
+                time.sleep(0.2)

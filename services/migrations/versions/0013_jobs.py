@@ -42,8 +42,8 @@ def upgrade() -> None:
         sa.Column("mode", sa.Text(), nullable=False),
         sa.Column("inputs", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("delivery", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-        sa.Column("outputs", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-        sa.Column("failure", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+        sa.Column("outputs", postgresql.JSON(astext_type=sa.Text()), nullable=True),
+        sa.Column("failure", postgresql.JSON(astext_type=sa.Text()), nullable=True),
         sa.Column("message", sa.Text(), server_default=sa.text("''"), nullable=False),
         sa.Column("progress", sa.SmallInteger(), server_default=sa.text("0"), nullable=False),
         sa.Column("caller_role", sa.Text(), nullable=False),
@@ -79,6 +79,7 @@ def upgrade() -> None:
     )  # fmt: skip
     op.create_index("ix_jobs_caller", "jobs", ["caller_key_id", "created"], schema="jobs")
     op.create_index("ix_jobs_created", "jobs", ["created"], schema="jobs")
+    op.create_index("ix_jobs_finished", "jobs", ["finished"], schema="jobs")
     op.execute("GRANT USAGE ON SCHEMA jobs TO onemap_app")
     op.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON jobs.jobs TO onemap_app")
 
@@ -86,6 +87,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("REVOKE ALL ON jobs.jobs FROM onemap_app")
     op.execute("REVOKE ALL ON SCHEMA jobs FROM onemap_app")
+    op.drop_index("ix_jobs_finished", table_name="jobs", schema="jobs")
     op.drop_index("ix_jobs_created", table_name="jobs", schema="jobs")
     op.drop_index("ix_jobs_caller", table_name="jobs", schema="jobs")
     op.drop_index("ix_jobs_running", table_name="jobs", schema="jobs")
