@@ -147,9 +147,24 @@ class ProcessManager:
             raise
 
     async def _finish(self, slot: Slot, job_id: str) -> Outcome:
+        """Await the end of the job ``slot`` runs; release the slot, or replace it if its
+        worker died, was killed or cannot be trusted (an error here)."""
+        try:
+            outcome = await self._outcome(slot, job_id)
+        except BaseException:
+            await self._replace(slot)
+            raise
+        if slot.stopping is not None:  # killed as it answered: a fresh one
+            await self._replace(slot)
+        elif slot in self.pool.slots:
+            self.pool.release(slot)
+        self._wake.set()
+        return outcome
+
+    async def _outcome(self, slot: Slot, job_id: str) -> Outcome:
         limit = self.config.max_job_seconds
         try:
-            outcome = await asyncio.wait_for(self.pool.outcome(slot), limit)
+            return await asyncio.wait_for(self.pool.outcome(slot), limit)
         except TimeoutError:
             message = f"the job ran longer than {limit:g} s (ONEMAP_PROCESSES_MAX_JOB_SECONDS)"
             await self.store.fail(job_id, 500, message)
@@ -161,13 +176,11 @@ class ProcessManager:
             if reason is None:
                 await asyncio.to_thread(slot.process.join, 2)  # its exit status, to tell
                 reason = f"{WORKER_STOPPED} ({slot.describe_death()})"
+                slot.stopping = reason
                 await self.store.fail(job_id, 500, reason)
                 log.warning("job %s: %s", job_id, reason)
             await self._replace(slot)
-            return _stopped(job_id, reason, dismissed=slot.stopping == "dismissed")
-        self.pool.release(slot)
-        self._wake.set()
-        return outcome
+            return _stopped(job_id, reason, dismissed=reason == "dismissed")
 
     async def _replace(self, slot: Slot) -> None:
         try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -236,7 +237,9 @@ class Worker:
 
 def serve(channel: Connection, settings: Settings, owner: int) -> None:
     """The worker's life: set up, say ready, then one task after another until the server
-    closes the pipe (or dies: :func:`_exit_with`)."""
+    closes the pipe (or dies: :func:`_exit_with`). Ctrl-C in a terminal reaches the whole
+    process group: the worker leaves it to its server, which fails or finishes its job."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with, args=(owner,), daemon=True).start()
     worker = Worker(settings)
     worker.warm()
@@ -249,15 +252,24 @@ def serve(channel: Connection, settings: Settings, owner: int) -> None:
         try:
             started = worker.start(task)
         except Exception as exc:  # the database is gone, say: the server fails the request
-            status, document = failure_document(exc)
-            channel.send(Outcome(task.job_id or "", "failed", json.dumps(document).encode(), status,
-                                 document["description"]))  # fmt: skip
+            channel.send(_lost(task.job_id or "", exc))
             continue
         if started is None:
             channel.send(Started(None))
             continue
         channel.send(Started(started[0]))
-        channel.send(worker.run(*started))
+        try:
+            outcome = worker.run(*started)
+        except Exception as exc:  # its end could not be written: its lock went with the
+            outcome = _lost(started[0], exc)  # session, so the reaper fails the row
+        channel.send(outcome)
+
+
+def _lost(job_id: str, exc: Exception) -> Outcome:
+    """The outcome of a job whose row could not be written (the database went away)."""
+    status, document = failure_document(exc)
+    body = json.dumps(document, ensure_ascii=False).encode()
+    return Outcome(job_id, "failed", body, status, document["description"])
 
 
 def _exit_with(owner: int, every: float = 1.0) -> None:

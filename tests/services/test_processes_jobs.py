@@ -51,8 +51,19 @@ def db(url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="module")
-def base(url: str, home: Path) -> Iterator[str]:
-    yield from serve(settings(url, home))
+def apps() -> list[Any]:
+    return []
+
+
+@pytest.fixture(scope="module")
+def base(url: str, home: Path, apps: list[Any]) -> Iterator[str]:
+    yield from serve(settings(url, home), apps)
+
+
+def _workers_whole(apps: list[Any]) -> None:
+    """The app's pool is back to its two live workers (a killed one was replaced)."""
+    pool = apps[0].state.processes.pool
+    _until(lambda: len(pool.slots) == 2 and all(s.process.is_alive() for s in pool.slots))
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +127,9 @@ def _until(check: Any, timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
-def test_progress_then_dismissal_of_a_running_job(http: httpx.Client, key: str, db: Engine) -> None:
+def test_progress_then_dismissal_of_a_running_job(
+    http: httpx.Client, key: str, db: Engine, apps: list[Any]
+) -> None:
     created = _sleep(http, key, 60, steps=120)
     assert created.status_code == 201, created.text
     url = created.headers["location"]
@@ -137,10 +150,11 @@ def test_progress_then_dismissal_of_a_running_job(http: httpx.Client, key: str, 
     assert gone.status_code == 409 and "dismissed" in gone.json()["description"]
     again = _sleep(http, key, 0, prefer="respond-sync")  # a new worker took its place
     assert again.status_code == 200, again.text
+    _workers_whole(apps)
 
 
 def test_dismissal_of_a_queued_job_and_of_a_finished_one(
-    http: httpx.Client, key: str, db: Engine
+    http: httpx.Client, key: str, db: Engine, apps: list[Any]
 ) -> None:
     busy = [_sleep(http, key, 60).headers["location"] for _ in range(2)]
     for url in busy:
@@ -158,20 +172,29 @@ def test_dismissal_of_a_queued_job_and_of_a_finished_one(
     monitor = done.headers["link"].split(">")[0].lstrip("<")
     assert http.delete(monitor, headers=Keys.header(key)).json()["status"] == "dismissed"
     assert http.get(f"{monitor}/results", headers=Keys.header(key)).status_code == 409
+    _workers_whole(apps)
 
 
-def test_a_worker_killed_mid_job_fails_the_job(http: httpx.Client, key: str, db: Engine) -> None:
-    created = _sleep(http, key, 60, steps=60)
+def test_a_worker_killed_mid_job_fails_the_job(
+    http: httpx.Client, key: str, db: Engine, apps: list[Any]
+) -> None:
+    """Its statement (one sleep of a minute) stops within seconds too: the run's session
+    sees its client gone (client_connection_check_interval)."""
+    created = _sleep(http, key, 60, steps=1)
     url = created.headers["location"]
     job = wait_for(http, url, lambda j: j["status"] == "running", key)
     worker = _pid(_row(db, job["jobID"]).worker)
+    _until(lambda: bool(_sleeping_sessions(db)), timeout=10)
+    sessions = _sleeping_sessions(db)
     os.kill(worker, signal.SIGKILL)  # the machine's OOM killer, say
+    _until(lambda: not (_sleeping_sessions(db) & sessions), timeout=5)
     failed = wait_for(http, url, lambda j: j["status"] == "failed", key, timeout=20)
     assert WORKER_STOPPED in failed["message"] and "signal 9" in failed["message"]
     results = http.get(f"{url}/results", headers=Keys.header(key))
     assert results.status_code == 500 and WORKER_STOPPED in results.json()["description"]
     again = _sleep(http, key, 0, prefer="respond-sync")
     assert again.status_code == 200, again.text
+    _workers_whole(apps)
 
 
 def test_a_job_over_the_time_limit_is_stopped(url: str, home: Path, key: str, db: Engine) -> None:
