@@ -56,6 +56,9 @@ class ProcessManager:
         self.store = JobStore(AsyncPool(connect_kwargs(engine, SESSION), 2))
         self.pool = WorkerPool(settings)
         self._wake = asyncio.Event()
+        self._maybe_queued = True
+        """Whether queued jobs may be waiting (a freed worker then looks at once); the
+        periodic look happens whatever it says."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
 
@@ -125,6 +128,7 @@ class ProcessManager:
         """Queue ``process`` as a job (201: the caller follows its status)."""
         kept = delivery(request, process)
         record = await self.store.queue(process.id, request.inputs, kept, caller)
+        self._maybe_queued = True
         self._wake.set()
         return record
 
@@ -158,7 +162,8 @@ class ProcessManager:
             await self._replace(slot)
         elif slot in self.pool.slots:
             self.pool.release(slot)
-        self._wake.set()
+        if self._maybe_queued:
+            self._wake.set()
         return outcome
 
     async def _outcome(self, slot: Slot, job_id: str) -> Outcome:
@@ -218,7 +223,9 @@ class ProcessManager:
                 continue
             if not isinstance(started, Started) or started.job_id is None:
                 self.pool.release(slot)
+                self._maybe_queued = not isinstance(started, Started)  # empty, or unknown
                 return
+            self._maybe_queued = True
             self._spawn(self._finish(slot, started.job_id))
 
     # --- dismissal, the watch and the reaper -----------------------------------------------
