@@ -34,11 +34,9 @@ from sqlalchemy import Engine, text
 
 from gis.engine import app_database_url, create_engine
 from services.auth.keys import Principal
-from services.ogcapi.pool import connect_kwargs
 from services.processes.base import JobCancelled, JsonDict, Process
 from services.processes.failures import failure_document
 from services.processes.models import LOCK_SPACE
-from services.processes.registry import processes
 from services.settings import Settings
 
 log = logging.getLogger("onemap.processes")
@@ -147,13 +145,18 @@ class Worker:
     """This process's registry, engine and control connection."""
 
     def __init__(self, settings: Settings) -> None:
+        from services.processes.registry import processes  # the definitions, once this
+        # module is whole: one of them may import what imports this module
+
         self.settings = settings
         self.processes = processes(settings.processes)
         url = app_database_url(settings.database)
         self.engine = create_engine(
             url, pool_size=1, max_overflow=4, connect_args={"options": SESSION}
         )
-        self._connect = connect_kwargs(self.engine, SESSION)
+        _, found = self.engine.dialect.create_connect_args(self.engine.url)
+        self._connect = {k: v for k, v in found.items() if k != "context"}
+        self._connect["options"] = f"{found.get('options', '')} {SESSION}".strip()
         self._control: psycopg.Connection[Any] | None = None
         self.label = f"{socket.gethostname()}:{os.getpid()}"
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from services.processes.failures import NO_SUCH_JOB, NO_SUCH_PROCESS, RESULT_NOT_READY
-from tests.services.conftest import serve
+from tests.services.conftest import ROOT, serve
 from tests.services.processes_support import Keys, make_keys, settings, wait_for
 
 Run = Callable[..., CompletedProcess[str]]
@@ -320,3 +320,20 @@ def test_a_failed_run_is_a_failed_job_with_its_reason(http: httpx.Client, keys: 
     _ogc_error(http.get(f"{url}/results", headers=Keys.header(p)), 404, RESULT_NOT_READY)
     wait_for(http, url, lambda j: j["status"] == "successful", p)
     assert http.get(f"{url}/results", headers=Keys.header(p)).json()["steps"] == 1
+
+
+def test_the_worker_module_imports_first_in_a_fresh_interpreter() -> None:
+    """A forkserver started by another pool (the base maps') preloads nothing of ours: the
+    worker's module is then the first thing a worker imports, and must not reach the OGC
+    routes (which import the manager, which imports it) on the way."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, services.processes.worker as w;"
+        " print(any(m.startswith('services.ogcapi') for m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=False, cwd=ROOT)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
