@@ -24,6 +24,7 @@ from starlette.responses import Response
 
 from services.auth.keys import Principal
 from services.auth.routes import principal_of
+from services.http.errors import CODES
 from services.ogcapi.errors import (
     BadRequestError,
     ConflictError,
@@ -61,8 +62,6 @@ JOB_PARAMETERS: Final = frozenset({"f", "limit", "offset", "processID", "status"
 
 def _typed(kind: type[OgcError], description: str, type_uri: str | None = None) -> OgcError:
     """An OGC error whose body carries the Processes exception type (RFC 7807 members)."""
-    from services.http.errors import CODES
-
     code = CODES.get(kind.status, "NoApplicableCode")
     extra = {"type": type_uri or code, "title": code, "status": kind.status,
              "detail": description}  # fmt: skip
@@ -90,7 +89,9 @@ class ProcessRoutes(RouteBase):
     def _json_only(request: Request) -> None:
         chosen = (request.query_params.get("f") or "json").strip().lower()
         if chosen != "json":
-            raise BadRequestError(f"f={chosen[:30]!r}: processes and jobs are JSON (f=json)")
+            raise _typed(
+                BadRequestError, f"f={chosen[:30]!r}: processes and jobs are JSON (f=json)"
+            )
 
     def _process(self, request: Request, caller: Principal) -> Process:
         """The process of the path, if the caller may run it (else 404 or 403)."""
@@ -101,7 +102,7 @@ class ProcessRoutes(RouteBase):
         if not process.allowed(caller):
             if caller.role == "public":
                 raise _no_such_process(process_id)
-            raise ForbiddenError(f"a {caller.role} key may not run {process.id}")
+            raise _typed(ForbiddenError, f"a {caller.role} key may not run {process.id}")
         return process
 
     # --- processes ------------------------------------------------------------------------
@@ -141,11 +142,13 @@ class ProcessRoutes(RouteBase):
         """The execute request, read and checked whole; nothing is written before."""
         kind = request.headers.get("content-type", JSON).split(";", 1)[0].strip().lower()
         if kind != JSON:
-            raise UnsupportedMediaTypeError(f"an execute request is {JSON}, not {kind[:60]!r}")
+            raise _typed(
+                UnsupportedMediaTypeError, f"an execute request is {JSON}, not {kind[:60]!r}"
+            )
         body = await request.body()
         limit = self.manager.config.max_execute_bytes
         if len(body) > limit:
-            raise PayloadTooLargeError(f"an execute request takes at most {limit} bytes")
+            raise _typed(PayloadTooLargeError, f"an execute request takes at most {limit} bytes")
         try:
             wanted = execute_request(read_body(body), process)
             if process.check is not None:
@@ -155,9 +158,9 @@ class ProcessRoutes(RouteBase):
         except ProcessInputError as exc:
             raise _typed(BadRequestError, str(exc)) from None
         except RequestError as exc:
-            raise BadRequestError(str(exc)) from None
+            raise _typed(BadRequestError, str(exc)) from None
         except ProcessForbiddenError as exc:
-            raise ForbiddenError(str(exc)) from None
+            raise _typed(ForbiddenError, str(exc)) from None
         return wanted
 
     def _authorise(self, process: Process, inputs: JsonDict, caller: Principal) -> None:
@@ -192,7 +195,7 @@ class ProcessRoutes(RouteBase):
         try:
             outcome = await self.manager.execute(process, wanted, caller)
         except (PoolClosedError, RuntimeError) as exc:
-            raise UnavailableError(f"the job workers cannot run it now: {exc}") from None
+            raise _typed(UnavailableError, f"the job workers cannot run it now: {exc}") from None
         headers = {"Link": f'<{self._base(request)}/jobs/{outcome.job_id}>; rel="monitor"'}
         if asked is not None:
             headers["Preference-Applied"] = asked
@@ -218,9 +221,10 @@ class ProcessRoutes(RouteBase):
             params = request.query_params
             unknown = sorted(set(params) - JOB_PARAMETERS)
             if unknown:
-                raise BadRequestError(
+                raise _typed(
+                    BadRequestError,
                     f"unknown parameter {unknown[0][:50]!r}: the job list takes "
-                    f"{', '.join(sorted(JOB_PARAMETERS))}"
+                    f"{', '.join(sorted(JOB_PARAMETERS))}",
                 )
             limit = _integer(params.get("limit"), "limit", DEFAULT_JOBS, 1)
             limit = min(limit, MAX_JOBS)
@@ -228,16 +232,18 @@ class ProcessRoutes(RouteBase):
             statuses = [s for v in params.getlist("status") for s in v.split(",") if s]
             bad = [s for s in statuses if s not in STATUSES]
             if bad:
-                raise BadRequestError(f"status {bad[0][:30]!r} is not one of {', '.join(STATUSES)}")
+                raise _typed(
+                    BadRequestError, f"status {bad[0][:30]!r} is not one of {', '.join(STATUSES)}"
+                )
             process_id = params.get("processID")
             found = await self.manager.store.page(
                 principal_of(request), limit, offset, process_id, statuses or None
             )
-            query = {k: v for k, v in params.items() if k != "offset"}
+            kept = [(k, v) for k, v in params.multi_items() if k not in ("limit", "offset")]
             more = None
             if len(found) == limit:
-                more = urlencode({**query, "limit": limit, "offset": offset + limit})
-            document = documents.job_list(found, self._base(request), urlencode(params), more)
+                more = urlencode([*kept, ("limit", limit), ("offset", offset + limit)])
+            document = documents.job_list(found, self._base(request), str(params), more)
             return json_response(document)
 
         return await self._guard(work)
@@ -291,14 +297,14 @@ def _integer(value: str | None, name: str, default: int, least: int) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise BadRequestError(f"{name} must be an integer, not {value[:30]!r}") from None
+        raise _typed(BadRequestError, f"{name} must be an integer, not {value[:30]!r}") from None
     if number < least:
-        raise BadRequestError(f"{name} must be at least {least}")
+        raise _typed(BadRequestError, f"{name} must be at least {least}")
     return number
 
 
 def _dismissed(job_id: str, message: str) -> OgcError:
-    return ConflictError(f"job {job_id} was dismissed ({message}): it has no results")
+    return _typed(ConflictError, f"job {job_id} was dismissed ({message}): it has no results")
 
 
 def _ended(
