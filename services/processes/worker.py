@@ -58,7 +58,7 @@ SELECT pg_advisory_lock(%(space)s::int, j.lock_key) FROM j
 """
 _TAKE_NEXT: Final = """
 WITH next AS (
-    SELECT id FROM jobs.jobs WHERE status = 'accepted'
+    SELECT id FROM jobs.jobs WHERE status = 'accepted' AND process_id = ANY(%(served)s)
     ORDER BY created LIMIT 1 FOR UPDATE SKIP LOCKED
 )
 UPDATE jobs.jobs AS j
@@ -192,7 +192,9 @@ class Worker:
                 "key_id": caller.key_id, "worker": self._who(), "space": LOCK_SPACE,
             })  # fmt: skip
             return task.job_id, self.processes.get(task.process_id), task.inputs, caller
-        row = conn.execute(_TAKE_NEXT, {"worker": self._who(), "space": LOCK_SPACE}).fetchone()
+        served = list(self.processes)  # a job of a process served elsewhere only waits
+        values = {"worker": self._who(), "space": LOCK_SPACE, "served": served}
+        row = conn.execute(_TAKE_NEXT, values).fetchone()
         if row is None:
             return None
         job_id, process_id, inputs, role, name, worker_id, key_id, _ = row

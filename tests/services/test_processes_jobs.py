@@ -242,6 +242,29 @@ def test_two_servers_share_the_queue_and_dismissals(
                 pass
 
 
+def test_a_server_leaves_jobs_of_processes_it_does_not_serve(
+    url: str, home: Path, key: str, http: httpx.Client, db: Engine
+) -> None:
+    """A server without the test-only process (a rolling update, say) has idle workers but
+    never takes its jobs: they wait for a server that serves it."""
+    plain = serve(settings(url, home, extra_modules=[]))
+    try:
+        with httpx.Client(base_url=f"{next(plain)}/ogc/", timeout=60) as other:
+            assert other.get("processes/test-sleep").status_code == 404
+            busy = [_sleep(http, key, 60).headers["location"] for _ in range(2)]
+            for url_ in busy:
+                wait_for(http, url_, lambda j: j["status"] == "running", key)
+            queued = _sleep(http, key, 0).headers["location"]
+            time.sleep(2.5)  # several looks at the queue by the other server
+            assert http.get(queued, headers=Keys.header(key)).json()["status"] == "accepted"
+            for url_ in busy:
+                http.delete(url_, headers=Keys.header(key))
+            wait_for(http, queued, lambda j: j["status"] == "successful", key)
+    finally:
+        for _ in plain:
+            pass
+
+
 def test_finished_jobs_are_forgotten_after_keep_days(url: str, home: Path, key: str) -> None:
     """Last in the module: with a keep of about a second, this server's reaper deletes every
     finished job of the database."""
