@@ -42,9 +42,13 @@ from services.settings import Settings
 log = logging.getLogger("onemap.processes")
 
 SESSION: Final = (
-    "-c timezone=UTC -c client_connection_check_interval=1000 -c application_name=onemap-job-worker"
+    "-c timezone=UTC -c client_connection_check_interval=1000"
+    " -c idle_session_timeout=0 -c idle_in_transaction_session_timeout=0"
+    " -c application_name=onemap-job-worker"
 )
-"""Every session of a worker: a statement whose client died stops within a second."""
+"""Every session of a worker: a statement whose client died stops within a second; none is
+ended for idling by a database-wide setting (the control session idles while it holds the
+job's lock, a run's transaction while Python computes)."""
 
 _START_SYNC: Final = """
 WITH j AS (
