@@ -27,6 +27,7 @@ from services.grid_http import sheet_routes
 from services.health import health_endpoint
 from services.http import error_handlers, middleware
 from services.ogcapi import OgcService, ogc_routes
+from services.processes.manager import ProcessManager
 from services.settings import Settings
 from services.web.page import page_routes
 
@@ -47,11 +48,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     gate = Middleware(ApiKeyGate, resolver=resolver, settings=settings.auth)
     tiles = TileService(settings)
     expiry = ExpiryWatcher(tiles.cache, engine, settings.basemap_cache.expire_interval)
+    processes = ProcessManager(settings, engine)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await expiry.start()  # tiles over data changed since the last run go first
+        await processes.start()
         yield
+        await processes.close()
         await expiry.stop()
         await tiles.aclose()
         app.state.engine.dispose()
@@ -62,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/health", health_endpoint(settings.server)),
             *auth_routes(engine),
             *sheet_routes(engine, keyring, settings.http.max_sheet_bytes),
-            *ogc_routes(ogc),
+            *ogc_routes(ogc, processes, engine),
             *basemap_routes(settings, tiles, resolver),
             *page_routes(ogc, engine),
         ],
@@ -80,4 +84,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.ogc = ogc
     app.state.tiles = tiles
     app.state.expiry = expiry
+    app.state.processes = processes
     return app

@@ -15,11 +15,17 @@ from sqlalchemy import Engine, MetaData
 from grid.models import METADATA as GRID_METADATA
 from layers.models import METADATA as PLANS_METADATA
 from services.auth.models import METADATA as AUTH_METADATA
+from services.processes.models import METADATA as JOBS_METADATA
 
 MIGRATIONS = Path(str(files("services").joinpath("migrations")))
 """The migration scripts, shipped inside the package (found the same way when installed)."""
-SCHEMAS = ("grid", "plans", "audit", "auth")
-TARGET_METADATA: list[MetaData] = [*GRID_METADATA, *PLANS_METADATA, *AUTH_METADATA]
+SCHEMAS = ("grid", "plans", "audit", "auth", "jobs")
+TARGET_METADATA: list[MetaData] = [
+    *GRID_METADATA,
+    *PLANS_METADATA,
+    *AUTH_METADATA,
+    *JOBS_METADATA,
+]
 
 
 def include_object(

@@ -251,10 +251,30 @@ class BasemapImagerySettings(BaseSettings):
 
 
 class ProcessSettings(BaseSettings):
-    """OGC API – Processes (``ONEMAP_PROCESSES_*``; docs/processes.md).
+    """OGC API – Processes and its jobs (``ONEMAP_PROCESSES_*``; docs/processes.md).
 
     Attributes
     ----------
+    workers
+        Worker processes per server process, so jobs running at once per server process;
+        more wait in the queue (durable rows every server process takes from). Each holds
+        two database connections.
+    max_job_seconds
+        A job running longer is stopped (its worker killed, its transaction rolled back)
+        and marked failed.
+    progress_interval
+        Least seconds between two progress writes of one job (a run may report often).
+    reap_interval
+        Seconds between two looks for running jobs whose worker stopped (marked failed) and,
+        while a worker is idle, for queued jobs of other server processes.
+    max_execute_bytes
+        The largest execute request body (413 above it; ``ONEMAP_HTTP_MAX_BODY_BYTES`` caps
+        every body as well).
+    keep_days
+        Finished jobs (and their outputs) older than this are deleted.
+    extra_modules
+        Dotted names of further modules of process definitions (each with ``PROCESS``),
+        served beside the platform's own.
     public_site_check, public_grid_impact
         Whether callers without a planner's or an admin's key (anonymous, grid workers) may
         run ``site-check`` and ``grid-impact``. Off by default: a site check is stored with
@@ -262,8 +282,8 @@ class ProcessSettings(BaseSettings):
         (the impact gives counts per community only, never a person).
     max_upload_mb
         The largest uploaded file a process takes, in decoded bytes (base64 makes the
-        request body about a third bigger): a larger one is refused before anything is
-        written.
+        request body about a third bigger, so ``max_execute_bytes`` must allow 4/3 of it):
+        a larger one is refused before anything is written.
     max_unpacked_mb
         What an uploaded zip may unpack to, all its entries together, counted as they are
         unpacked (the sizes the archive declares are checked first, never trusted).
@@ -271,6 +291,13 @@ class ProcessSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ONEMAP_PROCESSES_", extra="ignore")
 
+    workers: int = Field(default=2, ge=1, le=64)
+    max_job_seconds: float = Field(default=3600, gt=0)
+    progress_interval: float = Field(default=0.5, ge=0)
+    reap_interval: float = Field(default=2.0, ge=0.1)
+    max_execute_bytes: int = Field(default=10_485_760, ge=1024)
+    keep_days: float = Field(default=30, gt=0)
+    extra_modules: list[str] = Field(default_factory=list)
     public_site_check: bool = False
     public_grid_impact: bool = False
     max_upload_mb: float = Field(default=50, gt=0)

@@ -16,6 +16,12 @@ from services.ogcapi.styles import MAPBOX_STYLE, PLAN_MAP, style_url
 from services.ogcapi.tile_documents import CONFORMANCE as TILES_CONFORMANCE
 from services.ogcapi.tile_documents import REL
 
+PROCESSES_CONFORMANCE: Final = tuple(
+    f"http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/{name}"
+    for name in ("core", "json", "job-list", "dismiss", "ogc-process-description", "oas30")
+)
+"""OGC API – Processes – Part 1 (services/ogcapi/process_routes.py); not html, callback."""
+
 CONFORMANCE: Final = (
     "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/landing-page",
@@ -44,9 +50,11 @@ CONFORMANCE: Final = (
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
     *TILES_CONFORMANCE,
+    *PROCESSES_CONFORMANCE,
 )
 """What the routes implement, checked by tests/services/test_ogc_*.py."""
 
+PROCESSES_REL: Final = "http://www.opengis.net/def/rel/ogc/1.0"
 _QUERYABLES_REL: Final = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 
 
@@ -78,6 +86,11 @@ def landing(base_url: str, title: str, description: str) -> dict[str, Any]:
              "href": f"{base_url}/styles"},
             {"rel": "stylesheet", "type": MAPBOX_STYLE, "title": "the plan map (MapLibre style)",
              "href": style_url(base_url, PLAN_MAP)},
+            {"rel": f"{PROCESSES_REL}/processes", "type": "application/json",
+             "title": "processes: the analyses, run synchronously or as jobs",
+             "href": f"{base_url}/processes"},
+            {"rel": f"{PROCESSES_REL}/job-list", "type": "application/json",
+             "title": "jobs", "href": f"{base_url}/jobs"},
         ],
     }  # fmt: skip
 

@@ -25,6 +25,9 @@ from importlib import metadata as package_metadata
 from typing import Any, Final
 
 from services.ogcapi.crs import served, storage_crs
+from services.ogcapi.openapi_processes import PROCESSES_TAG
+from services.ogcapi.openapi_processes import SCHEMAS as PROCESS_SCHEMAS
+from services.ogcapi.openapi_processes import paths as process_paths
 from services.ogcapi.openapi_schemas import (
     Json,
     array,
@@ -372,11 +375,14 @@ def build(config: Mapping[str, Any], registry: Registry, settings: OgcSettings) 
         *_tile_routes(tile_server_paths(), TILES_TAG),
         *_tile_routes(style_server_paths(registry), STYLES_TAG),
     ]
-    schemas: dict[str, Json] = {**static_schemas(), **TILE_SCHEMAS, **STYLE_SCHEMAS}
+    schemas: dict[str, Json] = {
+        **static_schemas(), **TILE_SCHEMAS, **STYLE_SCHEMAS, **PROCESS_SCHEMAS,
+    }  # fmt: skip
     tags: list[Json] = [
         {"name": SERVER_TAG, "description": "The API and its collections."},
         {"name": TILES_TAG, "description": "Tile matrix sets and the dataset's vector tiles."},
         {"name": STYLES_TAG, "description": "MapLibre styles of the plan map and collections."},
+        {"name": PROCESSES_TAG, "description": "Processes (the analyses) and their jobs."},
     ]
     writes: dict[str, Json] = {}
     for spec in registry.specs.values():
@@ -390,6 +396,7 @@ def build(config: Mapping[str, Any], registry: Registry, settings: OgcSettings) 
     paths = {route.path: _operations(route) for route in routes}
     for path, operations in writes.items():
         paths.setdefault(path, {}).update(operations)
+    paths.update(process_paths())
     document = {
         "openapi": OPENAPI_VERSION,
         "info": info,

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -31,11 +32,13 @@ from services.ogcapi.errors import (
 )
 from services.ogcapi.features import GEOJSON, Answer
 from services.ogcapi.history_routes import HistoryRoutes
+from services.ogcapi.process_routes import ProcessRoutes
 from services.ogcapi.route_base import JSON, VARY, RouteBase, database_error, json_response
 from services.ogcapi.service import OgcService
 from services.ogcapi.specs import CollectionSpec
 from services.ogcapi.style_routes import StyleRoutes
 from services.ogcapi.tile_routes import TileRoutes
+from services.processes.manager import ProcessManager
 from services.web.assets import static_files
 
 OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
@@ -312,8 +315,11 @@ class OgcRoutes(RouteBase):
         return await self._pygeoapi(request, pygeoapi_function, *args)
 
 
-def ogc_routes(service: OgcService) -> list[BaseRoute]:
-    """Routes of the OGC API, to add to the app at ``/ogc``."""
+def ogc_routes(
+    service: OgcService, processes: ProcessManager | None = None, engine: Engine | None = None
+) -> list[BaseRoute]:
+    """Routes of the OGC API, to add to the app at ``/ogc`` (with ``processes``, its job
+    manager, and ``engine``, the server's, the Processes routes too)."""
     handlers = OgcRoutes(service)
     edits = HistoryRoutes(service)
     tiled = TileRoutes(service)
@@ -357,7 +363,26 @@ def ogc_routes(service: OgcService) -> list[BaseRoute]:
                 Route("/styles/{sid}", styled.style),
                 Route("/collections/{cid}/styles", styled.collection_styles),
                 Route("/collections/{cid}/styles/{sid}", styled.collection_style),
+                *_process_routes(service, processes, engine),
                 Mount("/static", app=static_files(), name="ogc-static"),
             ],
         ),
+    ]
+
+
+def _process_routes(
+    service: OgcService, manager: ProcessManager | None, engine: Engine | None
+) -> list[BaseRoute]:
+    """``/processes`` and ``/jobs`` (OGC API – Processes, process_routes.py)."""
+    if manager is None:
+        return []
+    run = ProcessRoutes(service, manager, engine or service.writer)
+    return [
+        Route("/processes", run.processes),
+        Route("/processes/{pid}", run.process),
+        Route("/processes/{pid}/execution", run.execute, methods=["POST"]),
+        Route("/jobs", run.jobs),
+        Route("/jobs/{jid}", run.job),
+        Route("/jobs/{jid}", run.dismiss, methods=["DELETE"]),
+        Route("/jobs/{jid}/results", run.results),
     ]

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
 
     from services.auth.keys import Principal
+    from services.settings import Settings
 
 JsonDict = dict[str, Any]
 
@@ -31,7 +32,12 @@ class ProcessInputError(ValueError):
         self.input = name
 
 
-class JobCancelled(Exception):
+class ProcessForbiddenError(PermissionError):
+    """The caller may run the process, but not on these inputs (a grid worker's community
+    other than their own): answered 403, nothing queued."""
+
+
+class JobCancelled(Exception):  # noqa: N818 - the contract's name, used by every run
     """Raised inside a run when its job was dismissed (:meth:`JobContext.progress` checks)."""
 
 
@@ -44,6 +50,8 @@ class JobContext(Protocol):
     """Who asked (role, name, worker id): for rights the run itself enforces (scoping)."""
     job_id: str | None
     """The job's id (None when run synchronously without a job record)."""
+    settings: Settings
+    """The platform's settings, as the server that queued the job was started with."""
 
     def progress(self, percent: int, message: str = "") -> None:
         """Record progress (0-100) and raise :class:`JobCancelled` if the job was dismissed."""
@@ -77,6 +85,10 @@ class Process:
     for the description when they may not even know it exists (anonymous)."""
     check: Callable[[JsonDict, Principal], None] | None = None
     """Cheap checks on the server before queueing (raise :class:`ProcessInputError`)."""
+    authorise: Callable[[Connection, JsonDict, Principal], None] | None = None
+    """Refusals that need the database (a grid worker's own community), run on the server
+    after :attr:`check` and before queueing, as the server's role (raise
+    :class:`ProcessForbiddenError`, or :class:`ProcessInputError` for an unknown value)."""
     version: str = "1.0.0"
     sync: bool = True
     """Whether it runs synchronously when the client states no preference (quick ones)."""

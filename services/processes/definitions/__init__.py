@@ -1,2 +1,2 @@
-"""The processes, one module each exposing ``PROCESS`` (services/processes/base.py): thin
-adapters over the domain functions the CLI calls."""
+"""The platform's processes, one module each exposing ``PROCESS`` (listed by
+services/processes/registry.py): thin adapters over the domain functions the CLI calls."""
