@@ -268,8 +268,9 @@ class ProcessSettings(BaseSettings):
         Seconds between two looks for running jobs whose worker stopped (marked failed) and,
         while a worker is idle, for queued jobs of other server processes.
     max_execute_bytes
-        The largest execute request body (413 above it; ``ONEMAP_HTTP_MAX_BODY_BYTES`` caps
-        every body as well).
+        The largest execute request body (413 above it), in place of
+        ``ONEMAP_HTTP_MAX_BODY_BYTES`` for that route: 72 MiB, room for ``max_upload_mb``
+        (50) of file in base64 (4/3 of it) and the other inputs.
     keep_days
         Finished jobs (and their outputs) older than this are deleted.
     extra_modules
@@ -295,7 +296,7 @@ class ProcessSettings(BaseSettings):
     max_job_seconds: float = Field(default=3600, gt=0)
     progress_interval: float = Field(default=0.5, ge=0)
     reap_interval: float = Field(default=2.0, ge=0.1)
-    max_execute_bytes: int = Field(default=10_485_760, ge=1024)
+    max_execute_bytes: int = Field(default=75_497_472, ge=1024)
     keep_days: float = Field(default=30, gt=0)
     extra_modules: list[str] = Field(default_factory=list)
     public_site_check: bool = False

@@ -5,6 +5,9 @@ requests up to them reach this check."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.http.errors import render_error
@@ -15,15 +18,34 @@ class BodyTooLargeError(Exception):
 
 
 class RequestLimits:
-    """Refuse requests whose URL, headers or body exceed the configured sizes."""
+    """Refuse requests whose URL, headers or body exceed the configured sizes.
 
-    def __init__(self, app: ASGIApp, max_url: int, max_headers: int, max_body: int) -> None:
+    ``larger_bodies`` lifts the body limit for paths matching a pattern (an OGC API –
+    Processes execution carries an uploaded file): every other route keeps ``max_body``.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_url: int,
+        max_headers: int,
+        max_body: int,
+        larger_bodies: Sequence[tuple[str, int]] = (),
+    ) -> None:
         self.app = app
         self.max_url = max_url
         self.max_headers = max_headers
-        self.max_body = max_body
+        self.default_body = max_body
+        self.larger = [(re.compile(pattern), limit) for pattern, limit in larger_bodies]
 
-    def _refusal(self, scope: Scope) -> tuple[int, str] | None:
+    def _body_limit(self, scope: Scope) -> int:
+        path = scope.get("path", "")
+        for pattern, limit in self.larger:
+            if pattern.fullmatch(path):
+                return max(limit, self.default_body)
+        return self.default_body
+
+    def _refusal(self, scope: Scope, max_body: int) -> tuple[int, str] | None:
         url = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") + 1
         if url > self.max_url:
             return 414, (
@@ -39,15 +61,16 @@ class RequestLimits:
                     length = int(value)
                 except ValueError:
                     return 400, "Content-Length is not a number"
-                if length > self.max_body:
-                    return 413, f"the body has {length} bytes, more than {self.max_body}"
+                if length > max_body:
+                    return 413, f"the body has {length} bytes, more than {max_body}"
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal = self._refusal(scope)
+        max_body = self._body_limit(scope)
+        refusal = self._refusal(scope, max_body)
         if refusal is not None:
             status, description = refusal
             await render_error(status, description, headers={"Connection": "close"})(
@@ -62,7 +85,7 @@ class RequestLimits:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > max_body:
                     raise BodyTooLargeError
             return message
 
@@ -79,7 +102,7 @@ class RequestLimits:
                 raise
             response = render_error(
                 413,
-                f"the body is larger than {self.max_body} bytes",
+                f"the body is larger than {max_body} bytes",
                 headers={"Connection": "close"},
             )
             await response(scope, receive, send)

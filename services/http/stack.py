@@ -22,6 +22,11 @@ def allowed_hosts(settings: Settings) -> list[str]:
     return hosts
 
 
+EXECUTION = r"/ogc/processes/[^/]+/execution"
+"""OGC API – Processes execution: its body may carry an uploaded file, so it is limited by
+``ONEMAP_PROCESSES_MAX_EXECUTE_BYTES`` rather than ``ONEMAP_HTTP_MAX_BODY_BYTES``."""
+
+
 def middleware(settings: Settings, inner: Sequence[Middleware] = ()) -> list[Middleware]:
     """The stack, outermost first; ``inner`` (the API-key gate) runs after the host and size
     checks and CORS, inside compression."""
@@ -32,6 +37,7 @@ def middleware(settings: Settings, inner: Sequence[Middleware] = ()) -> list[Mid
             max_url=http.max_url_bytes,
             max_headers=http.max_header_bytes,
             max_body=http.max_body_bytes,
+            larger_bodies=[(EXECUTION, settings.processes.max_execute_bytes)],
         ),
         Middleware(AllowedHosts, allowed=allowed_hosts(settings)),
     ]

@@ -92,6 +92,11 @@ class Process:
     version: str = "1.0.0"
     sync: bool = True
     """Whether it runs synchronously when the client states no preference (quick ones)."""
+    writes: bool = False
+    """Whether the run writes what the CLI writes as the database owner (a stored site
+    check, a conflict run and its work tables, a plan import): its ``ctx.engine`` is then
+    the owner's, as the CLI's is; otherwise the server's role, which may only read plans.
+    The HTTP-serving process itself never connects as the owner."""
     example: JsonDict = field(default_factory=dict)
     """An execute request body that works on the sample city."""
     keywords: tuple[str, ...] = ()

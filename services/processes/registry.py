@@ -21,8 +21,12 @@ from services.processes.base import Process
 from services.settings import ProcessSettings
 
 DEFINITIONS: Final = (
-    "services.processes.definitions.grid_stats",
+    "services.processes.definitions.site_check",
+    "services.processes.definitions.grid_impact",
+    "services.processes.definitions.conflicts",
     "services.processes.definitions.coverage_check",
+    "services.processes.definitions.grid_stats",
+    "services.processes.definitions.plan_import",
 )
 """The platform's own processes, in the order ``/processes`` lists them."""
 

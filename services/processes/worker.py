@@ -32,7 +32,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import Engine, text
 
-from gis.engine import app_database_url, create_engine
+from gis.engine import app_database_url, create_engine, database_url
 from services.auth.keys import Principal
 from services.processes.base import JobCancelled, JsonDict, Process
 from services.processes.failures import failure_document
@@ -122,8 +122,10 @@ class Outcome:
 class WorkerContext:
     """The :class:`~services.processes.base.JobContext` a run gets."""
 
-    def __init__(self, worker: Worker, job_id: str | None, caller: Principal) -> None:
-        self.engine: Engine = worker.engine
+    def __init__(
+        self, worker: Worker, job_id: str | None, caller: Principal, writes: bool = False
+    ) -> None:
+        self.engine: Engine = worker.owner() if writes else worker.engine
         self.caller = caller
         self.job_id = job_id
         self.settings: Settings = worker.settings
@@ -162,7 +164,20 @@ class Worker:
         self._connect = {k: v for k, v in found.items() if k != "context"}
         self._connect["options"] = f"{found.get('options', '')} {SESSION}".strip()
         self._control: psycopg.Connection[Any] | None = None
+        self._owner: Engine | None = None
         self.label = f"{socket.gethostname()}:{os.getpid()}"
+
+    def owner(self) -> Engine:
+        """The owner's engine, for processes that write what the CLI writes
+        (``Process.writes``); made at the first such job, one connection kept."""
+        if self._owner is None:
+            self._owner = create_engine(
+                database_url(self.settings.database),
+                pool_size=1,
+                max_overflow=2,
+                connect_args={"options": SESSION},
+            )
+        return self._owner
 
     def control(self) -> psycopg.Connection[Any]:
         """The control connection (autocommit), opened again if it was lost."""
@@ -212,7 +227,7 @@ class Worker:
         try:
             if process is None:
                 raise LookupError("the process is no longer served")
-            outputs = process.run(inputs, WorkerContext(self, job_id, caller))
+            outputs = process.run(inputs, WorkerContext(self, job_id, caller, process.writes))
             body = json.dumps(outputs, ensure_ascii=False, default=str).encode()
         except JobCancelled:
             return self._now(job_id)
@@ -252,7 +267,8 @@ def serve(channel: Connection, settings: Settings, owner: int) -> None:
     threading.Thread(target=_exit_with, args=(owner,), daemon=True).start()
     worker = Worker(settings)
     worker.warm()
-    channel.send(Started(None))
+    if not _send(channel, Started(None)):
+        return
     while True:
         try:
             task = channel.recv()
@@ -261,17 +277,31 @@ def serve(channel: Connection, settings: Settings, owner: int) -> None:
         try:
             started = worker.start(task)
         except Exception as exc:  # the database is gone, say: the server fails the request
-            channel.send(_lost(task.job_id or "", exc))
+            if not _send(channel, _lost(task.job_id or "", exc)):
+                return
             continue
         if started is None:
-            channel.send(Started(None))
+            if not _send(channel, Started(None)):
+                return
             continue
-        channel.send(Started(started[0]))
+        if not _send(channel, Started(started[0])):
+            return
         try:
             outcome = worker.run(*started)
         except Exception as exc:  # its end could not be written: its lock went with the
             outcome = _lost(started[0], exc)  # session, so the reaper fails the row
-        channel.send(outcome)
+        if not _send(channel, outcome):
+            return
+
+
+def _send(channel: Connection, message: object) -> bool:
+    """Send to the server; False when it has closed the pipe (it stopped, or gave up on
+    this worker): the worker then ends quietly, its job's row already written."""
+    try:
+        channel.send(message)
+    except (BrokenPipeError, EOFError, OSError):
+        return False
+    return True
 
 
 def _lost(job_id: str, exc: Exception) -> Outcome:

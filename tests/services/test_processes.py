@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from services.processes.failures import NO_SUCH_JOB, NO_SUCH_PROCESS, RESULT_NOT_READY
+from services.settings import ProcessSettings
 from tests.services.conftest import ROOT, serve
 from tests.services.processes_support import Keys, make_keys, settings, wait_for
 
@@ -80,7 +81,9 @@ def test_the_list_holds_what_the_caller_may_run(http: httpx.Client, keys: Keys) 
         return {p["id"] for p in response.json()["processes"]}
 
     assert ids(None) == {"test-sleep"}
-    assert ids(keys.planner) == ids(keys.admin) == {"grid-stats", "coverage-check", "test-sleep"}
+    everything = {"site-check", "grid-impact", "conflicts", "coverage-check", "grid-stats",
+                  "plan-import", "test-sleep"}  # fmt: skip
+    assert ids(keys.planner) == ids(keys.admin) == everything
     assert ids(keys.worker) == {"coverage-check", "test-sleep"}
 
 
@@ -291,7 +294,8 @@ def test_bad_requests_are_4xx_and_write_nothing(
     assert "by reference" in bad("grid-stats", {"inputs": {"level": {"href": "http://x/y"}}})
     assert "community" in bad("coverage-check", {"inputs": {"community": "320799999999"}})
     assert "community" in bad("coverage-check", {"inputs": {"community": "3207"}})
-    huge = json.dumps({"inputs": {"level": "county", "pad": "x" * 11_000_000}}).encode()
+    limit = ProcessSettings().max_execute_bytes  # above ONEMAP_HTTP_MAX_BODY_BYTES: uploads
+    huge = json.dumps({"inputs": {"level": "county", "pad": "x" * limit}}).encode()
     bad("grid-stats", huge, 413)
     bad("grid-stats", b"level=county", 415, **{"Content-Type": "application/x-www-form-urlencoded"})
     assert _jobs(engine) == before, "a bad request wrote a job"

@@ -169,6 +169,7 @@ _BY_COUNTY: Final[JsonDict] = {
 
 PROCESS: Final = Process(
     id="conflicts",
+    writes=True,
     title="Conflict analysis (差异图斑)",
     description="Conflict patches between plan layers (多规合一): layer A against one or "
     "more others, or against every control line (三区三线), with the rule file's conflict "

@@ -400,6 +400,7 @@ def _input_error(exc: Exception, request: _Request, directory: Path) -> ProcessI
 
 PROCESS: Final = Process(
     id="plan-import",
+    writes=True,
     title="Import a plan layer",
     description=(
         "A plan layer file (zipped Shapefile, GeoPackage or GeoJSON; encoding and CRS "

@@ -146,6 +146,7 @@ _EXAMPLE_SITE: Final[dict[str, Any]] = {
 
 PROCESS: Final = Process(
     id="site-check",
+    writes=True,
     title="Site compliance check (项目选址合规性审查)",
     description="A project red line against every control layer of the rule file's site "
     "checks (永久基本农田, 生态保护红线, 城镇开发边界, planned use ...): a verdict per layer "
