@@ -67,6 +67,10 @@ class Port:
     min_occurs: int = 1
     max_occurs: int = 1
     keywords: tuple[str, ...] = ()
+    qualified: bool = False
+    """Whether the run receives a qualified value whole (``{"value", "mediaType",
+    "encoding"}``: a file, whose media type matters) rather than the bare value; the schema
+    checks the ``value`` either way."""
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,7 @@ def _value(process_id: str, name: str, port: Port, value: Any) -> Any:
 def _one(process_id: str, name: str, port: Port, value: Any) -> Any:
     if isinstance(value, dict) and "href" in value and "value" not in value:
         raise ProcessInputError(name, "inputs by reference (href) are not taken: send the value")
+    given = value
     if isinstance(value, dict) and "value" in value and set(value) <= QUALIFIED:
         value = value["value"]
     error = best_match(_validator(process_id, name, port).iter_errors(value))
@@ -118,7 +119,7 @@ def _one(process_id: str, name: str, port: Port, value: Any) -> Any:
             error.message[:MAX_MESSAGE] + "…"
         )  # fmt: skip
         raise ProcessInputError(name, f"{message}{f' (at {where})' if where else ''}")
-    return value
+    return given if port.qualified else value
 
 
 _VALIDATORS: dict[tuple[str, str], Draft202012Validator] = {}

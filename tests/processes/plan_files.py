@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from services.auth.keys import Principal
+from services.settings import Settings
 from tests.conftest import ROOT, SAMPLE, SERVER_URLS
 
 PLANS = SAMPLE / "plans"
@@ -34,6 +35,7 @@ class Context:
     caller: Principal = PLANNER
     job_id: str | None = None
     calls: list[tuple[int, str]] = field(default_factory=list)
+    settings: Settings = field(default_factory=Settings)
 
     def progress(self, percent: int, message: str = "") -> None:
         self.calls.append((percent, message))

@@ -30,6 +30,7 @@ from layers.settings import PlanSettings
 from services.auth.keys import PUBLIC, Principal
 from services.processes.base import JobCancelled, Process, ProcessInputError
 from services.processes.definitions import conflicts, grid_impact, site_check
+from services.settings import Settings
 from tests.conftest import ROOT, SAMPLE
 
 PROCESSES = (site_check.PROCESS, grid_impact.PROCESS, conflicts.PROCESS)
@@ -45,6 +46,7 @@ class Context:
     caller: Principal = PLANNER
     job_id: str | None = None
     calls: list[tuple[int, str]] = field(default_factory=list)
+    settings: Settings = field(default_factory=Settings)
     cancel_at: int | None = None
 
     def progress(self, percent: int, message: str = "") -> None:
@@ -386,7 +388,7 @@ def test_a_conflict_run_equals_the_cli_and_reports_progress(
         expected, "run_id", "seconds"
     )
     assert result["by_type"] and result["by_county"]
-    assert result["collection"]["href"] == f"collections/conflicts.run{result['run_id']}"
+    assert result["collection"]["href"] == f"/ogc/collections/conflicts.run{result['run_id']}"
     percents = [p for p, _ in ctx.calls]
     assert percents == sorted(percents) and percents[0] == 0 and percents[-1] == 100
     assert len(percents) >= 3 and "county chunks" in ctx.calls[-1][1]

@@ -122,10 +122,11 @@ def run(inputs: JsonDict, ctx: JobContext) -> JsonDict:
         except LayerError as exc:  # no conflict type for these plan types, no control line
             raise ProcessInputError("layers", str(exc)) from None
     collection = f"conflicts.run{result.run_id}"
-    return {
+    base = (ctx.settings.ogc.public_url or "/ogc").rstrip("/")  # the job's results are
+    return {  # read at /ogc/jobs/{id}/results: a relative link would resolve below it
         **result.as_dict(),
         "collection": {
-            "href": f"collections/{collection}",
+            "href": f"{base}/collections/{collection}",
             "rel": "related",
             "type": "application/json",
             "title": f"冲突图斑 Conflict patches: {result.title}",

@@ -52,7 +52,7 @@ INPUTS: Final = {
     "file": Port(
         "Plan file",
         {
-            "oneOf": [
+            "anyOf": [
                 {**_BASE64, "contentMediaType": uploads.ZIP},
                 {**_BASE64, "contentMediaType": uploads.GPKG},
                 {**_BASE64, "contentMediaType": uploads.GEOJSON},
@@ -65,6 +65,7 @@ INPUTS: Final = {
         "a .gpkg; or a .geojson); a GeoJSON may also be sent as an object. Links are not "
         "fetched. Limits: ONEMAP_PROCESSES_MAX_UPLOAD_MB decoded, "
         "ONEMAP_PROCESSES_MAX_UNPACKED_MB unpacked (docs/processes-plan-import.md).",
+        qualified=True,
     ),
     "layer": Port(
         "Layer id",
