@@ -17,6 +17,7 @@ from gis.errors import DatabaseError
 from gis.settings import DatabaseSettings
 from services.settings import Settings
 from tests.conftest import SAMPLE
+from tests.processes.plan_files import drop_layers
 from tests.services.conftest import free_port
 
 Onemap = Callable[..., subprocess.CompletedProcess[str]]
@@ -121,25 +122,30 @@ def test_import_whose_session_is_terminated_is_rolled_back(
     onemap: Onemap, engine: Engine, tmp_path: Path
 ) -> None:
     layer = f"fault-boundary-{secrets.token_hex(3)}"
-    args = ("--layer", layer, "--type", "dev_boundary")
-    first = onemap("plans", "import", str(BOUNDARY), *args)
-    assert first.returncode == 0, first.stderr
-    before = _versions(engine, layer)
-    assert [version for version, _ in before] == [1]
+    try:
+        args = ("--layer", layer, "--type", "dev_boundary")
+        first = onemap("plans", "import", str(BOUNDARY), *args)
+        assert first.returncode == 0, first.stderr
+        before = _versions(engine, layer)
+        assert [version for version, _ in before] == [1]
 
-    changed = tmp_path / "dev_boundary.geojson"
-    changed.write_text(BOUNDARY.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    # The import registers version 2, then waits to COPY its features: terminate it there.
-    result = _terminated(onemap, engine, "plans.features", "plans", "import", str(changed), *args)
+        changed = tmp_path / "dev_boundary.geojson"
+        changed.write_text(BOUNDARY.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        # The import registers version 2, then waits to COPY its features: terminate it there.
+        result = _terminated(
+            onemap, engine, "plans.features", "plans", "import", str(changed), *args
+        )
 
-    assert result.returncode != 0
-    output = result.stdout + result.stderr
-    assert "Traceback" not in output
-    errors = [line for line in _lines(result) if line.startswith("error:")]
-    assert len(errors) == 1, output
-    assert "rolled back" in errors[0]
-    assert f"{layer} version 1 is still current" in errors[0]
-    assert _versions(engine, layer) == before
+        assert result.returncode != 0
+        output = result.stdout + result.stderr
+        assert "Traceback" not in output
+        errors = [line for line in _lines(result) if line.startswith("error:")]
+        assert len(errors) == 1, output
+        assert "rolled back" in errors[0]
+        assert f"{layer} version 1 is still current" in errors[0]
+        assert _versions(engine, layer) == before
+    finally:  # other tests list the plan layers: leave none behind
+        drop_layers(engine, layer)
 
 
 def test_any_command_that_loses_its_session_says_so_in_one_sentence(
