@@ -193,11 +193,12 @@ def _split(found: dict[str, Any]) -> list[str]:
     if not inside or not outside or not inside["n"]:
         return []
     return [
-        f"Of the HTTP time, inside the job worker (its job row's `started` to `finished`: the "
-        f"run, its progress write, the row's end) median {_n(inside['median_ms'], 2)} ms "
-        f"(p95 {_n(inside['p95_ms'], 2)}); the rest, the server and the client (HTTP, the key, "
-        f"reading the request, the pipe to the worker and back, the answer), median "
-        f"{_n(outside['median_ms'], 2)} ms (p95 {_n(outside['p95_ms'], 2)}); "
+        f"Of the HTTP time, inside the job worker (its job row's `started` to `finished`, "
+        f"each the `now()` of the statement writing it: the run and its progress write) "
+        f"median {_n(inside['median_ms'], 2)} ms (p95 {_n(inside['p95_ms'], 2)}); the rest "
+        f"(HTTP, the key, reading the request, writing the row's end, the pipe to the worker "
+        f"and back, the answer, the client) median {_n(outside['median_ms'], 2)} ms (p95 "
+        f"{_n(outside['p95_ms'], 2)}); "
         f"{inside['n']} calls.",
         "",
     ]

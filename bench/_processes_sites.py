@@ -242,9 +242,10 @@ def _figures(
 
 def add_worker_times(engine: Engine, found: dict[str, Any]) -> None:
     """Split the HTTP time: each synchronous job's row says when the worker marked it
-    running and when it wrote its end (``finished - started``: the run, its progress write
-    and the job row's writes, inside the job worker); the rest is the server and the client
-    (HTTP, the key, reading the request, the pipe to the worker and back, the answer)."""
+    running and when it began writing its end (``finished - started``, both ``now()`` of
+    the statements that write them: the run and its progress write, in the job worker); the
+    rest is the server and the client (HTTP, the key, reading the request, writing the
+    row's end, the pipe to the worker and back, the answer)."""
     ids = [c["job"] for c in found["calls"] if c.get("job")]
     with engine.connect() as conn:
         rows = conn.execute(
