@@ -123,9 +123,15 @@ class WorkerContext:
     """The :class:`~services.processes.base.JobContext` a run gets."""
 
     def __init__(
-        self, worker: Worker, job_id: str | None, caller: Principal, writes: bool = False
+        self,
+        worker: Worker,
+        job_id: str | None,
+        caller: Principal,
+        writes: bool = False,
+        sync: bool = False,
     ) -> None:
         self.engine: Engine = worker.owner() if writes else worker.engine
+        self._sync = sync
         self.caller = caller
         self.job_id = job_id
         self.settings: Settings = worker.settings
@@ -135,8 +141,8 @@ class WorkerContext:
     def progress(self, percent: int, message: str = "") -> None:
         """Write progress at most every ``ONEMAP_PROCESSES_PROGRESS_INTERVAL`` seconds;
         raise :class:`JobCancelled` when the row is no longer running (dismissed)."""
-        if self.job_id is None:
-            return
+        if self.job_id is None or self._sync:  # its caller waits for the answer, not the
+            return  # percentage; a dismissal kills the worker: a write would only cost a commit
         now = time.monotonic()
         if now - self._last < self._worker.settings.processes.progress_interval:
             return
@@ -198,8 +204,9 @@ class Worker:
     def _who(self) -> str:
         return f"{self.label} (backend {self.control().info.backend_pid})"
 
-    def start(self, task: Task) -> tuple[str, Process | None, JsonDict, Principal] | None:
-        """Mark the job running here, its lock held; None when the queue is empty."""
+    def start(self, task: Task) -> tuple[str, Process | None, JsonDict, Principal, bool] | None:
+        """Mark the job running here, its lock held; None when the queue is empty. The
+        last member says whether it is a synchronous job (its caller waits on the pipe)."""
         conn = self.control()
         if task.job_id is not None:
             caller = task.caller
@@ -210,7 +217,7 @@ class Worker:
                 "role": caller.role, "name": caller.name, "worker_id": caller.worker_id,
                 "key_id": caller.key_id, "worker": self._who(), "space": LOCK_SPACE,
             })  # fmt: skip
-            return task.job_id, self.processes.get(task.process_id), task.inputs, caller
+            return task.job_id, self.processes.get(task.process_id), task.inputs, caller, True
         served = list(self.processes)  # a job of a process served elsewhere only waits
         values = {"worker": self._who(), "space": LOCK_SPACE, "served": served}
         row = conn.execute(_TAKE_NEXT, values).fetchone()
@@ -218,16 +225,22 @@ class Worker:
             return None
         job_id, process_id, inputs, role, name, worker_id, key_id, _ = row
         caller = Principal(role, name, worker_id, key_id)
-        return job_id, self.processes.get(process_id), inputs, caller
+        return job_id, self.processes.get(process_id), inputs, caller, False
 
     def run(
-        self, job_id: str, process: Process | None, inputs: JsonDict, caller: Principal
+        self,
+        job_id: str,
+        process: Process | None,
+        inputs: JsonDict,
+        caller: Principal,
+        sync: bool = False,
     ) -> Outcome:
         """Run the job and record how it ended."""
         try:
             if process is None:
                 raise LookupError("the process is no longer served")
-            outputs = process.run(inputs, WorkerContext(self, job_id, caller, process.writes))
+            context = WorkerContext(self, job_id, caller, process.writes, sync)
+            outputs = process.run(inputs, context)
             body = json.dumps(outputs, ensure_ascii=False, default=str).encode()
         except JobCancelled:
             return self._now(job_id)
