@@ -151,6 +151,39 @@ def test_the_example_pasted_gets_the_clis_verdicts(
     assert not seen.problems(), "\n".join(seen.problems())
 
 
+def _drawn_in_place(seen: Visit) -> None:
+    """The red line is drawn where the example's square is (to a decimetre or so)."""
+    drawn = seen.js(
+        "(() => { const b = onemap.siteCheck.results.redLine().getBounds();"
+        " return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; })()"
+    )
+    truth = shapely.Polygon(EXAMPLE["site"]["coordinates"][0]).bounds
+    assert drawn == pytest.approx(list(truth), abs=2e-6), "the red line is not drawn in place"
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4528", "GCJ02"])
+def test_geojson_in_another_crs_gets_the_clis_verdicts(
+    open_page: Opener, keys: Keys, engine: Engine, crs: str
+) -> None:
+    """Zone 40 Gauss-Krüger is drawn by proj4 in the page, GCJ-02 by the server's
+    conversion (/map/api/coordinates); the process reads either as the CLI does."""
+    square = shapely.Polygon(EXAMPLE["site"]["coordinates"][0])
+    moved = shapely.geometry.mapping(transform_geometry(square, "EPSG:4490", crs))
+    site = json.loads(json.dumps(moved))  # tuples as lists, as the page sends them
+    seen = open_page(key=keys.planner)
+    _open_site_check(seen)
+    seen.page.check("input[name=sitecheck-mode][value=geojson]")
+    seen.page.fill("#sitecheck-geojson", json.dumps(site))
+    seen.page.select_option("#sitecheck-geojson-crs", crs)
+    body = _run(seen)
+    assert body == {"inputs": {"site": site, "crs": crs}}
+    _assert_shows(seen, _cli(engine, "--geojson", json.dumps(site), "--crs", crs))
+    _drawn_in_place(seen)
+    converted = [u for u in seen.requests if "/map/api/coordinates" in u]
+    assert len(converted) == (len(site["coordinates"][0]) if crs == "GCJ02" else 0)
+    assert not seen.problems(), "\n".join(seen.problems())
+
+
 def test_a_polygon_drawn_by_clicks_is_the_red_line_sent(
     open_page: Opener, keys: Keys, engine: Engine
 ) -> None:
@@ -227,14 +260,7 @@ def test_a_boundary_point_csv_gets_the_clis_verdicts(
     assert any("X = northing" in note for note in expected["notes"])
     _assert_shows(seen, expected)
     _keep(seen, "sitecheck-points")
-    drawn = seen.js(
-        "(() => { const b = L.featureGroup(Object.values(onemap.map._layers).filter((l) =>"
-        " l.options && l.options.pane === 'sitecheck' && l.getBounds)).getBounds();"
-        " return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; })()"
-    )
-    west, south, east, north = shapely.Polygon(EXAMPLE["site"]["coordinates"][0]).bounds
-    assert drawn[0] <= west + 1e-5 and drawn[2] >= east - 1e-5, "the red line drawn in place"
-    assert drawn[1] <= south + 1e-5 and drawn[3] >= north - 1e-5
+    _drawn_in_place(seen)
     assert not seen.problems(), "\n".join(seen.problems())
 
 

@@ -97,9 +97,10 @@ export function inChina(polygons) {
 
 /** The part of the site inside the features (an overlap) or outside them (`outside`). */
 export function overlapShape(site, features, outside) {
-  if (outside) return features.length ? polygonClipping.difference(site, ...features) : site;
+  const whole = polygonClipping.union(site); // the parts of a FeatureCollection may overlap
+  if (outside) return features.length ? polygonClipping.difference(whole, ...features) : whole;
   if (!features.length) return [];
-  return polygonClipping.intersection(site, polygonClipping.union(...features));
+  return polygonClipping.intersection(whole, polygonClipping.union(...features));
 }
 
 export function asMultiPolygon(polygons) {

@@ -43,6 +43,7 @@ export function createSiteResult(map, config, state, pane, { result, print }) {
   const drawn = L.featureGroup().addTo(map);
   const shapes = new Map();
   const failed = []; // drawn last, on top of the warnings
+  let redLine = null;
   let ticket = 0;
   const title = (layerId) => config.layers.find((e) => e.id === `plans.${layerId}`)?.title || layerId;
   const kind = (check) => config.siteCheck.checks[check]?.check || "overlap";
@@ -62,8 +63,7 @@ export function createSiteResult(map, config, state, pane, { result, print }) {
   /** The red line alone (before an answer, or when the check was refused). */
   function showRedLine(site) {
     drawn.clearLayers();
-    if (!site.polygons.length) return;
-    L.geoJSON(asMultiPolygon(site.polygons), {
+    redLine = L.geoJSON(site.polygons.length ? asMultiPolygon(site.polygons) : null, {
       pane, interactive: false, style: { color: "#d50000", weight: 3, fill: true, fillOpacity: 0.04 },
     }).addTo(drawn);
   }
@@ -206,5 +206,5 @@ export function createSiteResult(map, config, state, pane, { result, print }) {
     result.dataset.highlighted = String(shapes.size);
   }
 
-  return { show, showRedLine, clear, zoomTo };
+  return { show, showRedLine, clear, zoomTo, redLine: () => redLine };
 }
