@@ -25,6 +25,8 @@ from typing import Any
 import pytest
 import shapely
 from playwright.sync_api import Request
+from pyproj import Geod
+from shapely.geometry import shape
 from sqlalchemy import Engine, text
 
 from gis.geometry import transform_geometry
@@ -81,6 +83,13 @@ def _keep(seen: Visit, name: str) -> None:
         seen.page.screenshot(path=str(Path(SHOTS) / f"web-{name}.png"))
 
 
+def _geodesic_m2(collection: dict[str, Any]) -> float:
+    """The area of a GeoJSON FeatureCollection's polygons on the CGCS2000 ellipsoid."""
+    union = shapely.union_all([shape(f["geometry"]) for f in collection["features"]])
+    area, _ = Geod(ellps="GRS80").geometry_area_perimeter(union)
+    return abs(float(area))
+
+
 def _assert_shows(seen: Visit, expected: dict[str, Any]) -> None:
     """The page shows the CLI's verdicts, overall and per check and layer, and its areas to
     the digits shown (m² and 亩 to 0.01, ha to 0.0001, share to 0.1 %)."""
@@ -112,6 +121,10 @@ def _assert_shows(seen: Visit, expected: dict[str, Any]) -> None:
     assert result.get_attribute("data-highlighted") == str(len(hit))
     drawn = seen.js("document.querySelectorAll('.leaflet-sitecheck-pane path').length")
     assert drawn >= 1 + len(hit), "the red line and an area per check not passed"
+    shapes = seen.js("onemap.siteCheck.results.shapes()")
+    for item in hit:  # each area drawn is the overlap the server measured
+        drawn_area = _geodesic_m2(shapes[f"{item['check']}:{item['layer_id']}"])
+        assert drawn_area == pytest.approx(item["overlap_m2"], rel=2e-3, abs=1.0), item["check"]
 
 
 def test_the_example_pasted_gets_the_clis_verdicts(

@@ -105,21 +105,22 @@ export function createSiteResult(map, config, state, pane, { result, print }) {
   function zoomTo(key) {
     const layer = key ? shapes.get(key) : drawn;
     const bounds = layer?.getBounds?.();
-    if (bounds?.isValid()) map.fitBounds(bounds, { maxZoom: 17, padding: [40, 40] });
+    if (bounds?.isValid()) map.fitBounds(bounds, { maxZoom: 17, padding: [40, 40], animate: false });
   }
 
   function table(report) {
     const rows = report.items.map((item) =>
       `<tr class="item ${escapeHtml(item.verdict)}" data-check="${escapeHtml(item.check)}" ` +
       `data-layer="${escapeHtml(item.layer_id)}" data-verdict="${escapeHtml(item.verdict)}" title="${escapeHtml(item.message)}">` +
-      `<td>${escapeHtml(item.label)}<small>${escapeHtml(title(item.layer_id))} v${item.layer_version}` +
-      `${item.features.length ? "；" + escapeHtml(featureList(item)) : ""}</small></td>` +
-      `<td>${badge(item.verdict)}</td>` +
-      `<td class="num"><span class="m2">${format.m2(item.overlap_m2)}</span> m²` +
-      `<small><span class="mu">${format.mu(item.overlap_mu)}</span> 亩 · <span class="ha">${format.ha(item.overlap_ha)}</span> 公顷</small></td>` +
-      `<td class="num share">${format.share(item.share)}</td></tr>`);
-    return '<table class="summary site-items"><tr><th>检查项（图层 版本）</th><th>结论</th>' +
-      '<th class="num">重叠面积</th><th class="num">占比</th></tr>' + rows.join("") + "</table>";
+      `<td>${badge(item.verdict)}</td><td><div class="head"><b>${escapeHtml(item.label)}</b>` +
+      `<span>占比 <span class="share">${format.share(item.share)}</span></span></div>` +
+      `<div class="areas"><span><span class="m2">${format.m2(item.overlap_m2)}</span> m²</span> · ` +
+      `<span><span class="mu">${format.mu(item.overlap_mu)}</span> 亩</span> · ` +
+      `<span><span class="ha">${format.ha(item.overlap_ha)}</span> 公顷</span></div>` +
+      `<small>${escapeHtml(title(item.layer_id))} 第 ${item.layer_version} 版` +
+      `${item.features.length ? "；图斑 " + escapeHtml(featureList(item)) : ""}</small></td></tr>`);
+    return '<table class="summary site-items"><tr><th>结论</th><th>检查项、重叠面积（图层版本）</th></tr>' +
+      rows.join("") + "</table>";
   }
 
   function vertexRows(site) {
@@ -206,5 +207,7 @@ export function createSiteResult(map, config, state, pane, { result, print }) {
     result.dataset.highlighted = String(shapes.size);
   }
 
-  return { show, showRedLine, clear, zoomTo, redLine: () => redLine };
+  /** For scripts and tests: the red line, and the areas drawn per check (GeoJSON). */
+  const drawnShapes = () => Object.fromEntries([...shapes].map(([key, layer]) => [key, layer.toGeoJSON()]));
+  return { show, showRedLine, clear, zoomTo, redLine: () => redLine, shapes: drawnShapes };
 }
