@@ -7,6 +7,7 @@
 // siteresult.js shows the answer.
 
 import { ApiError, escapeHtml, postJson } from "./api.js";
+import { ROLES } from "./auth.js";
 import { createDrawing } from "./sitedraw.js";
 import {
   GeometryError, inChina, movePolygons, pointPolygons, polygonsOf, readGeoJson, toLonLat,
@@ -16,7 +17,6 @@ import { createSiteResult } from "./siteresult.js";
 
 const PANE = "sitecheck";
 const OTHER = "other";
-const ROLES = { planner: "规划人员", grid_worker: "网格员", admin: "管理员" };
 
 const $ = (id) => document.getElementById(id);
 

@@ -1,8 +1,9 @@
 // Drawing a red line by clicks: each click on the map adds a vertex; a click on the first
 // vertex, a double click, Enter or 完成 closes the polygon; Backspace or 撤销 removes the last
-// vertex, Esc or 取消 drops it. Our own few lines rather than a plugin (leaflet-draw 1.0.4 is
-// unmaintained since 2018, brings its sprites and CSS, and throws with Leaflet 1.9 when it
-// shows areas): one polygon is all the site check needs. While drawing, `state.drawing` is
+// vertex, Esc or 取消 drops it. Our own few lines rather than a plugin: leaflet-draw 1.0.4,
+// the last release (2018), brings sprites and CSS, and its area tooltip throws a
+// ReferenceError (an undeclared variable in readableArea, Leaflet.draw issues 898 and 1026,
+// still open); one polygon is all the site check needs. While drawing, `state.drawing` is
 // true and the inspect click stands aside; double-click zoom is off.
 
 const CLOSE_PX = 10;
