@@ -9,6 +9,14 @@ tile is drawn, clicks a point (``--click LON,LAT``, by default a parcel in Haizh
 attributes panel shows what is there), and writes ``docs/images/onemap-page.png`` as an
 8-bit palette PNG (Mapnik's quantiser, as tools/basemap_pictures.py does). Chromium is
 Debian's ``/usr/bin/chromium`` (``make install`` puts it there), driven by Playwright.
+
+With ``--key`` (a planner's API key) and ``--site`` (a GeoJSON red line, ``@file``, or
+``sample`` for :data:`SAMPLE_SITE`) it signs in, runs the site check (选址审查) on that red
+line instead of the click, and writes ``docs/images/onemap-sitecheck.png``: the verdicts
+next to the map fitted to the red line. The README's picture:
+
+    .venv/bin/python -m tools.page_picture http://127.0.0.1:8000 --key "$KEY" --site sample \
+        --use 0701 --name 示例安置房项目
 """
 
 from __future__ import annotations
@@ -36,6 +44,21 @@ CLICK = "119.2000,34.6000"
 SHOWN = ("plans.urban_plan",)
 """Layers switched on besides those the page shows by default (the control lines, the latest
 conflict run, cells and buildings): the urban plan, coloured by 2023 class."""
+SAMPLE_SITE = {
+    "type": "Polygon",
+    "coordinates": [
+        [
+            [119.1945, 34.66464],
+            [119.20495, 34.6638],
+            [119.2055, 34.67094],
+            [119.19835, 34.6722],
+            [119.19395, 34.66968],
+            [119.1945, 34.66464],
+        ]
+    ],
+}
+"""The README's red line (``--site sample``): north of Haizhou across the development boundary,
+its north-west corner on 永久基本农田 (a 城镇住宅用地 project: it fails, with warnings)."""
 
 
 def wait(page: Page, expression: str, timeout: float = 120) -> None:
@@ -55,8 +78,34 @@ def default_view(server: str) -> str:
     return f"{VIEW}&layers={','.join(shown)}"
 
 
-def picture(server: str, view: str, size: tuple[int, int], click: str | None) -> bytes:
-    """The page's screenshot (PNG) at ``view``."""
+def site_check(page: Page, key: str, site: str, use: str | None, name: str | None) -> None:
+    """Sign in with ``key`` and run the site check on the GeoJSON ``site``."""
+    page.click("button[data-tab=account]")
+    page.fill("#auth-key", key)
+    page.click("#auth-form button[type=submit]")
+    wait(page, "document.body.dataset.signedIn")
+    page.click("button[data-tab=sitecheck]")
+    page.check("input[name=sitecheck-mode][value=geojson]")
+    page.fill("#sitecheck-geojson", site)
+    page.fill("#sitecheck-use", use or "")
+    page.keyboard.press("Escape")  # the datalist's suggestions, which headless draws top left
+    page.fill("#sitecheck-name", name or "")
+    page.click("#sitecheck-run")
+    wait(page, "document.getElementById('sitecheck-result').dataset.highlighted")
+    message = page.inner_text("#sitecheck-message")
+    if message:
+        raise SystemExit(f"the site check did not run: {message}")
+
+
+def picture(
+    server: str,
+    view: str,
+    size: tuple[int, int],
+    click: str | None,
+    check: tuple[str, str, str | None, str | None] | None = None,
+) -> bytes:
+    """The page's screenshot (PNG) at ``view``; ``check``: (key, GeoJSON, use, name) of a
+    site check to run instead of the click."""
     host = urlsplit(server).netloc
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -73,7 +122,10 @@ def picture(server: str, view: str, size: tuple[int, int], click: str | None) ->
         page.route("**/*", gate)
         page.goto(f"{server.rstrip('/')}/#{view}")
         wait(page, "document.body.dataset.ready === 'true'")
-        if click:
+        if check:
+            site_check(page, *check)
+            page.mouse.move(size[0] - 1, size[1] - 1)  # no row of the table under the mouse
+        elif click:
             lon, lat = (float(v) for v in click.split(","))
             point = page.evaluate(f"onemap.map.latLngToContainerPoint([{lat}, {lon}])")
             box = page.locator("#map").bounding_box()
@@ -96,17 +148,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--click", default=CLICK, help="LON,LAT to click ('' for none)")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=800)
-    parser.add_argument("--out", type=Path, default=Path("docs/images/onemap-page.png"))
+    parser.add_argument("--key", default=None, help="an API key to sign in with (--site)")
+    parser.add_argument(
+        "--site", default=None, help="a red line to check: GeoJSON, @file or 'sample'"
+    )
+    parser.add_argument("--use", default=None, help="the site's planned use (2023 code)")
+    parser.add_argument("--name", default=None, help="the project's name")
+    parser.add_argument("--out", type=Path, default=None, help="default: docs/images/…")
     args = parser.parse_args(argv)
     view = args.hash or default_view(args.server)
-    png = picture(args.server, view, (args.width, args.height), args.click)
+    check = None
+    if args.site:
+        if not args.key:
+            parser.error("--site needs --key (a planner's or an admin's)")
+        site = (
+            json.dumps(SAMPLE_SITE)
+            if args.site == "sample"
+            else Path(args.site[1:]).read_text("utf-8")
+            if args.site.startswith("@")
+            else args.site
+        )
+        check = (args.key, site, args.use, args.name)
+    out: Path = args.out or Path(f"docs/images/onemap-{'sitecheck' if check else 'page'}.png")
+    png = picture(args.server, view, (args.width, args.height), args.click, check)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with MemoryFile(png) as memory, memory.open() as dataset:
             rgb = np.moveaxis(dataset.read()[:3], 0, -1).astype(np.float64) / 255
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_png8(rgb, args.out)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e3:.0f} kB)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_png8(rgb, out)
+    print(f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB)")
     return 0
 
 

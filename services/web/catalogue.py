@@ -5,8 +5,9 @@ Nothing here is drawn by hand per layer: the layers come from the collection reg
 caller sees it (services/ogcapi/access.py), the colours from the same data the MapLibre
 styles use (the 2023 用地用海 colours of ``config/styles/landuse-2023-colours.csv`` through
 :mod:`layers.colours`; control lines, conflict patches and grid layers from
-``config/styles/map-styles.yaml``), the conflict types from the rule file, and the tile
-levels from the tile routes' own zoom limits (:func:`services.ogcapi.tiles.zooms`).
+``config/styles/map-styles.yaml``), the conflict types and the site checks from the rule
+file, and the tile levels from the tile routes' own zoom limits
+(:func:`services.ogcapi.tiles.zooms`).
 
 Tile URLs follow OGC API – Tiles' ``{tileMatrix}/{tileRow}/{tileCol}``, written here as
 TileJSON's ``{z}/{y}/{x}``; levels are Tianditu's (``TiandituC`` level 1 is Leaflet's zoom 0
@@ -15,6 +16,7 @@ with ``L.CRS.EPSG4326``, so the page adds one, as Tianditu clients do with ``zoo
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Mapping
 from typing import Any, Final
@@ -29,7 +31,7 @@ from gis.crs import (
     resolve,
 )
 from layers.colours import load_colours
-from layers.rules import TypeRule
+from layers.rules import Rules, SiteRule, TypeRule
 from services.ogcapi import styles, tiles
 from services.ogcapi.sources import Registry
 from services.ogcapi.specs import Audience, CollectionSpec
@@ -168,6 +170,7 @@ def legend(rules: Mapping[str, TypeRule]) -> Json:
     }
 
 
+@functools.cache
 def _proj4(code: int) -> str:
     crs = resolve(f"EPSG:{code}").crs
     assert crs is not None
@@ -176,25 +179,26 @@ def _proj4(code: int) -> str:
         return str(crs.to_proj4()).replace("+type=crs", "").strip()
 
 
+def _system(name: str, label: str, *, geographic: bool = False) -> Json:
+    """A system of the search and the site check; ``proj4`` when PROJ can write it as a
+    string (EPSG systems: the page draws a red line given in them), else None (GCJ-02 and
+    BD-09 are offsets, not projections: their points are converted on the server)."""
+    proj4 = _proj4(int(name.removeprefix("EPSG:"))) if name.startswith("EPSG:") else None
+    return {"id": name, "label": label, "geographic": geographic, "proj4": proj4}
+
+
 def coordinate_systems() -> Json:
-    """The systems the search takes (converted on the server, any spelling ``gis.crs``
-    resolves is accepted there) and the proj4 definitions the mouse position is shown in."""
+    """The systems the search and the site check take (converted on the server, any
+    spelling ``gis.crs`` resolves is accepted there) and the proj4 definitions the mouse
+    position is shown in."""
     return {
         "search": [
-            {"id": f"EPSG:{STORAGE_SRID}", "label": "CGCS2000 经纬度", "geographic": True},
-            {"id": GCJ02, "label": "GCJ-02 火星坐标（高德、腾讯）", "geographic": True},
-            {"id": BD09, "label": "BD-09（百度）", "geographic": True},
-            {"id": f"EPSG:{WGS84_SRID}", "label": "WGS 84 经纬度（GPS）", "geographic": True},
-            {
-                "id": f"EPSG:{GK_ZONE40_SRID}",
-                "label": "CGCS2000 高斯-克吕格 3°带 第40带",
-                "geographic": False,
-            },
-            {
-                "id": f"EPSG:{GK_CM120_SRID}",
-                "label": "CGCS2000 高斯-克吕格 3°带 中央经线120°",
-                "geographic": False,
-            },
+            _system(f"EPSG:{STORAGE_SRID}", "CGCS2000 经纬度", geographic=True),
+            _system(GCJ02, "GCJ-02 火星坐标（高德、腾讯）", geographic=True),
+            _system(BD09, "BD-09（百度）", geographic=True),
+            _system(f"EPSG:{WGS84_SRID}", "WGS 84 经纬度（GPS）", geographic=True),
+            _system(f"EPSG:{GK_ZONE40_SRID}", "CGCS2000 高斯-克吕格 3°带 第40带"),
+            _system(f"EPSG:{GK_CM120_SRID}", "CGCS2000 高斯-克吕格 3°带 中央经线120°"),
         ],
         "display": {
             "geographic": {"id": f"EPSG:{STORAGE_SRID}", "proj4": _proj4(STORAGE_SRID)},
@@ -207,14 +211,31 @@ def coordinate_systems() -> Json:
     }
 
 
+def site_check(checks: Mapping[str, SiteRule], public: bool) -> Json:
+    """What the page's site check needs: whether callers without a key may run the process
+    (``ONEMAP_PROCESSES_PUBLIC_SITE_CHECK``), and the checks of the rule file's
+    ``site_checks`` with their label, kind (``overlap``; ``outside``: the part of the site
+    outside the features; ``planned_use``) and the verdict when hit."""
+    return {
+        "public": public,
+        "checks": {
+            key: {"label": rule.label, "check": rule.check, "verdict": rule.verdict}
+            for key, rule in checks.items()
+        },
+    }
+
+
 def catalogue(
     registry: Registry,
     ogc_path: str,
     api_path: str,
-    rules: Mapping[str, TypeRule],
+    rules: Rules,
+    *,
+    site_check_public: bool = False,
 ) -> Json:
     """The page's document: ``registry`` as the caller sees it; ``ogc_path`` and
-    ``api_path`` are the paths (no host) of the OGC API and of the page's JSON routes."""
+    ``api_path`` are the paths (no host) of the OGC API and of the page's JSON routes;
+    ``site_check_public``: the ``site-check`` process is open to callers without a key."""
     return {
         "tileMatrixSet": TMS,
         "zoomOffset": 1,
@@ -222,8 +243,9 @@ def catalogue(
         "api": api_path,
         "center": _center(registry),
         "layers": layer_list(registry, ogc_path),
-        "legend": legend(rules),
+        "legend": legend(rules.types),
         "crs": coordinate_systems(),
+        "siteCheck": site_check(rules.site_checks, site_check_public),
     }
 
 

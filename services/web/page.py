@@ -5,8 +5,8 @@ from the vendored files and the page's ES modules from ``static/onemap`` (all se
 ``/ogc/static``); everything it draws comes from this app: base maps from the WMTS routes,
 layers from the vector tiles and the features of the OGC API. Its own JSON routes:
 
-- ``/map/api/layers``: the layer list, symbols and legend for the caller
-  (:mod:`.catalogue`);
+- ``/map/api/layers``: the layer list, symbols and legend for the caller, and what the site
+  check shows of the rule file (:mod:`.catalogue`);
 - ``/map/api/coordinates``: a point converted by ``gis.crs`` (:mod:`.coordinates`);
 - ``/map/api/conflicts/{run}``: a conflict run's summaries (:mod:`.conflict_report`).
 
@@ -17,7 +17,6 @@ services/ogcapi/access.py, as for the OGC API.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,13 +28,15 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from layers.errors import UnknownLayerError
-from layers.rules import TypeRule, load_rules
+from layers.rules import Rules, load_rules
+from services.auth.keys import PUBLIC
 from services.auth.routes import principal_of
 from services.http.errors import render_error
 from services.ogcapi import access
 from services.ogcapi.errors import BadRequestError, NotFoundError
 from services.ogcapi.route_base import JSON, VARY, RouteBase, json_response
 from services.ogcapi.service import OgcService
+from services.processes.definitions import site_check
 from services.web import catalogue, conflict_report, coordinates
 from services.web.assets import templates_dir
 
@@ -51,8 +52,8 @@ def _environment(folder: Path) -> jinja2.Environment:
 
 
 @functools.cache
-def _rule_types(path: Path) -> Mapping[str, TypeRule]:
-    return load_rules(path).types
+def _rules(path: Path) -> Rules:
+    return load_rules(path)
 
 
 class PageRoutes(RouteBase):
@@ -78,8 +79,11 @@ class PageRoutes(RouteBase):
         async def work() -> Response:
             root, ogc = self._paths(request)
             registry = access.visible(principal_of(request), await self.service.current_registry())
-            rules = _rule_types(self.service.settings.plans.rules_file)
-            document = catalogue.catalogue(registry, ogc, f"{root}{API}", rules)
+            rules = _rules(self.service.settings.plans.rules_file)
+            public = site_check.PROCESS.allowed(PUBLIC)
+            document = catalogue.catalogue(
+                registry, ogc, f"{root}{API}", rules, site_check_public=public
+            )
             return self._document(request, document, JSON)
 
         return await self._guard(work)

@@ -40,6 +40,7 @@ SOURCES: Final[dict[str, tuple[str, ...]]] = {
     "leaflet.markercluster": ("dist/leaflet.markercluster.js", "dist/MarkerCluster.css",
                               "dist/MarkerCluster.Default.css", "MIT-LICENCE.txt"),
     "leaflet.vectorgrid": ("dist/Leaflet.VectorGrid.bundled.js", "README.md"),  # licence in README
+    "polygon-clipping": ("dist/polygon-clipping.umd.js", "LICENSE.md"),  # bundles its deps
     "proj4": ("dist/proj4.js", "LICENSE.md"),
     "swagger-ui-dist": ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-16x16.png",
                         "favicon-32x32.png", "LICENSE", "NOTICE"),

@@ -21,6 +21,8 @@ from gis.crs import GK_ZONE40_SRID, STORAGE_SRID
 from layers.colours import load_colours
 from layers.conflict_summaries import summary_by_county, summary_by_type
 from layers.reports import write_report
+from layers.rules import load_rules
+from layers.settings import PlanSettings
 from services.ogcapi import tiles
 from tests.conftest import SAMPLE
 from tests.web.conftest import Keys
@@ -57,7 +59,7 @@ def test_the_page_is_served_and_loads_only_from_this_host(http: httpx.Client, pa
     for url in loaded:
         if url.startswith("/"):
             assert http.get(url).status_code == 200, url
-    assert 'id="panel-sitecheck"' in html and "hidden data-slot=" in html  # the slot, hidden
+    assert 'data-tab="sitecheck"' in html and 'id="panel-sitecheck"' in html  # the site check
 
 
 # --- the layer catalogue ---------------------------------------------------------------------
@@ -134,6 +136,28 @@ def test_the_coordinate_systems_are_gis_crs(http: httpx.Client) -> None:
     )
     assert abs(x - ex) < 1e-6 and abs(y - ey) < 1e-6
     assert {"GCJ02", "BD09", f"EPSG:{STORAGE_SRID}"} <= {c["id"] for c in crs["search"]}
+    for system in crs["search"]:  # the site check draws red lines given in the EPSG ones
+        if not system["id"].startswith("EPSG:"):
+            assert system["proj4"] is None
+            continue
+        given = pyproj.CRS.from_proj4(system["proj4"])
+        moved = pyproj.Transformer.from_crs(STORAGE_SRID, given, always_xy=True)
+        truth = pyproj.Transformer.from_crs(STORAGE_SRID, system["id"], always_xy=True)
+        for a, b in zip(moved.transform(119.2, 34.6), truth.transform(119.2, 34.6), strict=True):
+            assert abs(a - b) < 1e-4, system
+
+
+def test_the_site_checks_are_the_rule_files(http: httpx.Client, keys: Keys) -> None:
+    rules = load_rules(PlanSettings().rules_file).site_checks
+    for key in (None, keys.planner):
+        document = http.get("/map/api/layers", headers={"X-API-Key": key} if key else {}).json()
+        assert document["siteCheck"]["public"] is False  # ONEMAP_PROCESSES_PUBLIC_SITE_CHECK
+        checks = document["siteCheck"]["checks"]
+        assert list(checks) == list(rules)
+        for name, rule in rules.items():
+            shown = {"label": rule.label, "check": rule.check, "verdict": rule.verdict}
+            assert checks[name] == shown
+    assert checks["dev_boundary"]["check"] == "outside"
 
 
 def test_a_key_sees_the_same_layers(http: httpx.Client, keys: Keys) -> None:

@@ -24,10 +24,8 @@ export function headers() {
   return key ? { "X-API-Key": key } : {};
 }
 
-/** GET a JSON document; an error answer (the OGC exception body) becomes an ApiError. */
-export async function getJson(url, params) {
-  const target = params ? `${url}?${new URLSearchParams(params)}` : url;
-  const response = await fetch(target, { headers: { Accept: "application/json", ...headers() } });
+/** The JSON body of an answer; an error answer (the OGC exception body) becomes an ApiError. */
+async function answer(response) {
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
     try {
@@ -38,6 +36,21 @@ export async function getJson(url, params) {
     throw new ApiError(response.status, message);
   }
   return response.json();
+}
+
+/** GET a JSON document; an error answer (the OGC exception body) becomes an ApiError. */
+export async function getJson(url, params) {
+  const target = params ? `${url}?${new URLSearchParams(params)}` : url;
+  return answer(await fetch(target, { headers: { Accept: "application/json", ...headers() } }));
+}
+
+/** POST a JSON body (with the key and any `extra` headers); the JSON answer, as getJson. */
+export async function postJson(url, body, extra = {}) {
+  return answer(await fetch(url, {
+    method: "POST",
+    headers: { Accept: "application/json", "Content-Type": "application/json", ...extra, ...headers() },
+    body: JSON.stringify(body),
+  }));
 }
 
 /** Every feature of an OGC API items request, following its `next` links. */

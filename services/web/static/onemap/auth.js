@@ -5,7 +5,7 @@
 
 import { allFeatures, apiKey, escapeHtml, getJson, setApiKey } from "./api.js";
 
-const ROLES = { planner: "规划人员", grid_worker: "网格员", admin: "管理员" };
+export const ROLES = { planner: "规划人员", grid_worker: "网格员", admin: "管理员" };
 
 export function createAuth(map, config, state, elements, bus) {
   const { form, key, out, status, view, who } = elements;

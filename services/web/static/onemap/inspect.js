@@ -120,6 +120,8 @@ export function createInspect(map, config, layers, state, container, showPanel) 
     container.dataset.done = String(ticket);
   }
 
-  map.on("click", (e) => inspect(e.latlng));
+  map.on("click", (e) => {
+    if (!state.drawing) inspect(e.latlng); // a click of the site check's drawing is not a question
+  });
   return { inspect, clear: () => highlight.clearLayers() };
 }

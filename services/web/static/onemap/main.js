@@ -30,7 +30,7 @@ async function start() {
   const paths = document.body.dataset;
   const showTab = tabs();
   const bus = new EventTarget();
-  const state = { role: null, name: null, workerId: null, cells: [] };
+  const state = { role: null, name: null, workerId: null, cells: [], drawing: false };
   const config = { ...(await getJson(`${paths.api}/layers`)), root: paths.root };
   const initial = readHash();
   const map = L.map("map", {
@@ -68,7 +68,7 @@ async function start() {
   createCoordinates(map, config, $("coords-geo"), $("coords-gk"));
   const permalink = createPermalink(map, basemaps, layers, $("permalink"), bus);
   permalink.update();
-  sitecheck.mount(map, config, $("panel-sitecheck"));
+  const siteCheck = sitecheck.mount(map, config, state, bus, showTab);
   renderReport($("report"), config).catch((error) => {
     $("report").innerHTML = `<p class="error">${error.message}</p>`;
   });
@@ -78,7 +78,7 @@ async function start() {
   // For scripts and tests: the map, the catalogue, what is loading.
   const tileLayers = () => [...basemaps.tileLayers(), ...[...layers.entries.values()].map((e) => e.layer)];
   window.onemap = {
-    map, config, state, layers, basemaps,
+    map, config, state, layers, basemaps, siteCheck,
     loading: () => tileLayers().filter((l) => map.hasLayer(l) && l._loading).length,
   };
   document.body.dataset.ready = "true";
