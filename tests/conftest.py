@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
+from playwright.sync_api import Browser, sync_playwright
 from pydantic import SecretStr
 from sqlalchemy import Connection, Engine, make_url, text
 from sqlalchemy.engine import URL
@@ -172,3 +173,23 @@ def pg_dump(engine: Engine, *options: str) -> str:
         text=True,
         check=True,
     ).stdout
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's Chromium (make install installs it); Playwright drives it, never downloads one."""
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium for a module's pages: skipped with the reason when it is missing,
+    failed when ``CI`` is set."""
+    if not CHROMIUM.is_file():
+        reason = f"{CHROMIUM} is missing: apt-get install chromium (make install does)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -44,7 +44,6 @@ from playwright.sync_api import (
     Request,
     Response,
     Route,
-    sync_playwright,
 )
 from playwright.sync_api import Error as PlaywrightError
 from rasterio.errors import NotGeoreferencedWarning
@@ -61,8 +60,6 @@ from services.settings import BasemapSettings, Settings
 from tests.conftest import SAMPLE
 from tests.services.conftest import serve
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 DEM = SAMPLE / "rasters" / "dem.tif"
 HAIZHOU = (119.1788, 34.6015)
 """(lon, lat) of Haizhou, the sample city's centre."""
@@ -131,19 +128,6 @@ for (const layer of SETUP.layers) {
 </body>
 </html>
 """
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        reason = f"{CHROMIUM} is missing: apt-get install chromium (make install does)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,6 @@ from playwright.sync_api import (
     Request,
     Response,
     Route,
-    sync_playwright,
 )
 from playwright.sync_api import Error as PlaywrightError
 from pydantic import SecretStr
@@ -49,8 +48,6 @@ from services.settings import BasemapSettings, Settings
 from tests.conftest import SAMPLE
 from tests.services.conftest import serve
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SECRET = "w" * 40
 """The platform secret of the app under test: keys are hashed with it."""
 WIDTH, HEIGHT = 1280, 800
@@ -139,19 +136,6 @@ def page_server(
 
 
 # --- the browser ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        reason = f"{CHROMIUM} is missing: apt-get install chromium (make install does)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
 
 
 @dataclass
