@@ -193,3 +193,30 @@ def browser() -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@contextmanager
+def sample_conflict_run(engine: Engine, created_by: str) -> Iterator[int]:
+    """The sample's plan layers (a second import is a no-op) and a committed conflict run of
+    the urban plan against the land-use plan, deleted on leaving; its id."""
+    from layers.conflicts import run_conflicts
+    from layers.loader import load_plans
+    from layers.rules import load_rules
+    from layers.settings import PlanSettings
+
+    settings = PlanSettings()
+    load_plans(engine, SAMPLE, settings=settings)
+    with engine.begin() as conn:
+        run = run_conflicts(
+            conn,
+            "urban_plan",
+            ["landuse_plan"],
+            rules=load_rules(settings.rules_file),
+            settings=settings,
+            created_by=created_by,
+        ).run_id
+    try:
+        yield run
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM plans.conflict_runs WHERE id = :r"), {"r": run})

@@ -21,12 +21,8 @@ from sqlalchemy import Connection, Engine, text
 from gis.crs import STORAGE_SRID, WEB_MERCATOR_SRID, WGS84_SRID
 from gis.sql_files import sql as named_sql
 from layers import reports
-from layers.conflicts import run_conflicts
-from layers.loader import load_plans
-from layers.rules import load_rules
-from layers.settings import PlanSettings
 from services.ogcapi.crs import OgcCrs, geojson_sql, geometry_sql, served
-from tests.conftest import SAMPLE
+from tests.conftest import sample_conflict_run
 from tests.services.conftest import ogc_client
 
 PAGE = 10_000
@@ -35,22 +31,10 @@ PAGE = 10_000
 
 @pytest.fixture(scope="module")
 def run_id(engine: Engine) -> Iterator[int]:
-    """The sample's plans (committed; a second import is a no-op) and a committed conflict
-    run, so that ``conflicts.run{N}`` is walked too; the run is deleted afterwards."""
-    load_plans(engine, SAMPLE, settings=PlanSettings())
-    settings = PlanSettings()
-    with engine.begin() as conn:
-        run = run_conflicts(
-            conn,
-            "urban_plan",
-            ["landuse_plan"],
-            rules=load_rules(settings.rules_file),
-            settings=settings,
-            created_by="tests",
-        ).run_id
-    yield run
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM plans.conflict_runs WHERE id = :r"), {"r": run})
+    """The sample's plans and a committed conflict run, so that ``conflicts.run{N}`` is
+    walked too; the run is deleted afterwards."""
+    with sample_conflict_run(engine, "tests") as run:
+        yield run
 
 
 @pytest.fixture(scope="module")

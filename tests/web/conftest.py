@@ -39,13 +39,9 @@ from sqlalchemy.engine import URL
 from gis.settings import DatabaseSettings
 from grid.privacy import Keyring
 from grid.settings import PrivacySettings
-from layers.conflicts import run_conflicts
-from layers.loader import load_plans
-from layers.rules import load_rules
-from layers.settings import PlanSettings
 from services.auth.keys import create_key
 from services.settings import BasemapSettings, Settings
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, sample_conflict_run
 from tests.services.conftest import serve
 
 SECRET = "w" * 40
@@ -68,20 +64,8 @@ class Keys(NamedTuple):
 def conflict_run(engine: Engine) -> Iterator[int]:
     """The sample's plan layers, and a committed run of the urban plan against the land-use
     plan (removed afterwards)."""
-    settings = PlanSettings()
-    load_plans(engine, SAMPLE, settings=settings)
-    with engine.begin() as conn:
-        run = run_conflicts(
-            conn,
-            "urban_plan",
-            ["landuse_plan"],
-            rules=load_rules(settings.rules_file),
-            settings=settings,
-            created_by="tests/web",
-        ).run_id
-    yield run
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM plans.conflict_runs WHERE id = :r"), {"r": run})
+    with sample_conflict_run(engine, "tests/web") as run:
+        yield run
 
 
 @pytest.fixture(scope="session")
