@@ -60,10 +60,13 @@ RETURNING before.status
 """
 _FAIL: Final = """
 UPDATE jobs.jobs SET status = 'failed', failure = %(failure)s, message = %(message)s,
-    finished = now(), updated = now()
-WHERE id = %(id)s AND status = 'running'
+    finished = coalesce(finished, now()), updated = now()
+WHERE id = %(id)s AND (status = 'running' OR (status = 'failed' AND message = %(reaped)s))
 RETURNING 1
 """
+"""A running job failed by its server; also a job the reaper got to first (its lock went
+with the dead worker's session), whose bare message the server, which saw the worker's
+exit status, makes precise."""
 _REAP: Final = """
 WITH running AS MATERIALIZED (
     SELECT id, lock_key FROM jobs.jobs WHERE status = 'running' FOR UPDATE SKIP LOCKED
@@ -185,9 +188,11 @@ class JobStore:
         return str(row[0]) if row is not None else None
 
     async def fail(self, job_id: str, status: int, message: str) -> bool:
-        """Fail a running job (its worker died or ran out of time); whether it was."""
+        """Fail a running job (its worker died or ran out of time), or say precisely why a
+        job the reaper failed first did; whether it was."""
         failure = Json(document(status, message))
-        row = await self._one(_FAIL, {"id": job_id, "failure": failure, "message": message})
+        values = {"id": job_id, "failure": failure, "message": message, "reaped": WORKER_STOPPED}
+        row = await self._one(_FAIL, values)
         return row is not None
 
     async def reap(self, keep: dt.timedelta) -> list[str]:
