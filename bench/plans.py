@@ -208,7 +208,7 @@ def _conflict_run(engine: Engine) -> dict[str, Any]:
         ).scalar_one()
     return {
         "seconds": round(seconds, 2),
-        "parallel_workers": config.parallel_workers,
+        "conflict_workers": config.conflict_workers,
         "features": features,
         "types": {
             s.type: {"patches": s.patches, "area_m2": round(s.area_m2, 1), "slivers": s.slivers}

@@ -1,9 +1,10 @@
-"""The work tables of a conflict run and the SQL assembled for them.
+"""The caller's side of a conflict run: the oriented types, the chunks' jobs, the stored pieces.
 
-Statements live in ``conflict_work.sql``; their work-table names carry ``{w}``, a prefix
-unique to the backend (``plans.cfw<pid>_``), and a few carry ``/*...*/`` slots filled here
-with SQL made from the rule table (class bit masks, the pairs each type tests). Every value
-put in a slot is an integer from the database or the rule compiler, or a bound parameter.
+Statements live in ``conflict_work.sql``; a few carry ``/*...*/`` slots filled here with SQL
+made from the rule table (class bit masks). Every value put in a slot is an integer from the
+database or the rule compiler, or a bound parameter. Temporary tables (``pg_temp.conflict_*``:
+the county lookup grid, the types, one chunk's pieces) live in the run's transaction; the
+chunks themselves are cut by :mod:`layers.conflict_cut`, in worker processes.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
+import numpy as np
+import numpy.typing as npt
+import shapely
 from sqlalchemy import Connection, text
 
 from gis.sql_files import statement
+from layers.conflict_cut import ChunkJob, ChunkOut, Side, TypeRow, sides_of
 from layers.conflict_summaries import MU_M2
 from layers.errors import RuleError
 from layers.registry import LayerInfo, VersionInfo
@@ -24,11 +29,12 @@ from layers.settings import PlanSettings
 __all__ = [
     "MAX_CLASSES",
     "OrientRow",
-    "WorkTables",
-    "cut_chunk",
-    "fragment_sql",
-    "load_features",
+    "chunk_jobs",
     "orient",
+    "setup",
+    "store_chunk",
+    "store_orient",
+    "teardown",
 ]
 
 MAX_CLASSES: Final = 30
@@ -36,7 +42,7 @@ MAX_CLASSES: Final = 30
 
 
 class OrientRow(NamedTuple):
-    """One conflict type on one (first, other) layer pair, as stored in ``{w}orient``.
+    """One conflict type on one (first, other) layer pair, as the run stores and cuts it.
 
     ``x`` is the first layer, ``y`` the other; ``swapped`` says the type's side A is ``y``.
     """
@@ -54,34 +60,20 @@ class OrientRow(NamedTuple):
     min_area: float
 
 
-def _split(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";\n") if s.strip()]
-
-
-class WorkTables:
-    """Names of a run's work tables: ``plans.cfw<backend pid>_...``, unique per session."""
-
-    def __init__(self, conn: Connection) -> None:
-        pid = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
-        self.prefix = f"plans.cfw{pid}_"
-
-    def sql(self, name: str, replace: Mapping[str, str] | None = None) -> list[str]:
-        """The statements of section ``name`` with the work-table names filled in."""
-        script = statement(__name__, name).replace("{w}", self.prefix)
-        for key, value in (replace or {}).items():
-            script = script.replace(key, value)
-        return _split(script)
-
-    def run(
-        self,
-        conn: Connection,
-        name: str,
-        params: Mapping[str, Any] | None = None,
-        replace: Mapping[str, str] | None = None,
-    ) -> None:
-        """Execute every statement of section ``name``."""
-        for part in self.sql(name, replace):
+def _run(conn: Connection, name: str, params: Mapping[str, Any] | None = None) -> None:
+    for part in statement(__name__, name).split(";\n"):
+        if part.strip():
             conn.execute(text(part), dict(params or {}))
+
+
+def setup(conn: Connection) -> list[str]:
+    """The run's temporary tables; the county codes (the chunks), none without counties."""
+    _run(conn, "setup")
+    return list(conn.execute(text(statement(__name__, "counties"))).scalars())
+
+
+def teardown(conn: Connection) -> None:
+    _run(conn, "teardown")
 
 
 def _class_mask(
@@ -99,50 +91,14 @@ def _class_mask(
     return " | ".join(terms) if terms else "0"
 
 
-def load_features(
-    conn: Connection,
-    work: WorkTables,
-    rules: Rules,
-    layers: Sequence[LayerInfo],
-    used: Sequence[VersionInfo],
-    plan: Sequence[tuple[int, Orientation]],
-    bits: Mapping[str, int],
-) -> None:
-    """Each layer's features that belong to a class some type tests on its side."""
-    wanted: dict[int, set[str]] = defaultdict(set)
-    for j, o in plan:
-        a_side, b_side = (j, 0) if o.swapped else (0, j)
-        wanted[a_side].add(o.rule.a.class_)
-        wanted[b_side].add(o.rule.b.class_)
-    (template,) = work.sql("layer_features")
-    params: dict[str, Any] = {}
-    parts = []
-    for i, (layer, lv) in enumerate(zip(layers, used, strict=True)):
-        if i not in wanted:
-            continue
-        params[f"lv{i}"] = lv.id
-        mask = _class_mask(rules, wanted[i], bits, layer.scheme, params)
-        parts.append(template.replace("/*cls*/", mask).replace("/*lv*/", f":lv{i}"))
-    first, *others = parts  # every type has the first layer on one side
-    conn.execute(text(f"CREATE TABLE {work.prefix}x AS\n{first}"), params)
-    conn.execute(text(f"CREATE TABLE {work.prefix}y AS\n" + "\nUNION ALL\n".join(others)), params)
-    work.run(conn, "index")
-    if any(o.swapped and o.rule.operation == "difference" for _, o in plan):
-        work.run(conn, "index_x")
-    if any(not o.swapped and o.rule.operation == "difference" for _, o in plan):
-        work.run(conn, "index_y")
-
-
 def orient(
-    conn: Connection,
-    work: WorkTables,
     rules: Rules,
     used: Sequence[VersionInfo],
     plan: Sequence[tuple[int, Orientation]],
     bits: Mapping[str, int],
     settings: PlanSettings,
 ) -> list[OrientRow]:
-    """The oriented types of the run, stored in ``{w}orient`` and returned."""
+    """The oriented types of the run, numbered in the order of the rule file."""
     rows = []
     for no, (j, o) in enumerate(plan, start=1):
         x_class, y_class = (
@@ -168,81 +124,167 @@ def orient(
                 min_area=settings.min_area_m2[o.rule.sliver_class],
             )
         )
-    insert, analyze = work.sql("insert_orient")
-    conn.execute(text(insert), [row._asdict() for row in rows])
-    conn.execute(text(analyze))
     return rows
 
 
-def fragment_sql(
-    conn: Connection, work: WorkTables, rows: Sequence[OrientRow]
-) -> tuple[list[str], str]:
-    """The partial GiST indexes and the fragment statement of a chunk.
+class _Parts(NamedTuple):
+    """The metric parts of one side that belong to a tested class: one entry per part."""
 
-    Each intersection type enumerates its pairs from the smaller of its two sides (the parts
-    of its class in the first layer, or in the other layer) and probes a partial GiST index
-    of the other side's class (``WHERE (cls & bit) <> 0``): a part then meets only
-    candidates some type pairs it with, and the larger side is never walked (in two
-    land-use plans most neighbours are of a class no type tests, and construction is the
-    smaller class). The side walked carries the chunk filter, so a pair falls in exactly one
-    chunk; a pair two types would both take is kept by the first only. Values are integers
-    from the database and the rule compiler, written as literals so that the planner can
-    match the partial indexes.
-    """
-    (count_sql,) = work.sql("class_counts")
-    counts: dict[tuple[str, int, int], int] = defaultdict(int)
-    for side, lv, mask, n in conn.execute(text(count_sql)):
-        for bit in range(MAX_CLASSES):
-            if mask & (1 << bit):
-                counts[(side, lv, 1 << bit)] += n
-    (template,) = work.sql("chunk_frag")
-    indexes: dict[tuple[str, int], str] = {}
-    selects: list[str] = []
-    taken: list[str] = []
-    for row in rows:
-        if row.op != "intersection":
-            continue
-        xl, yl, xb, yb = int(row.x_lv), int(row.y_lv), int(row.x_bit), int(row.y_bit)
-        use = " AND x.use2 <> y.use2" if row.diff_use else ""
-        test = f"x.lv = {xl} AND y.lv = {yl} AND (x.cls & {xb}) <> 0 AND (y.cls & {yb}) <> 0{use}"
-        walk, probe, bit = "x", "y", yb
-        if counts[("y", yl, yb)] < counts[("x", xl, xb)]:
-            walk, probe, bit = "y", "x", xb
-        indexes[(probe, bit)] = (
-            f"CREATE INDEX ON {work.prefix}{probe} USING gist (geom) WHERE (cls & {bit}) <> 0"
-        )
-        before = "".join(f" AND NOT ({t})" for t in taken)
-        selects.append(
-            template.replace("/*walk*/", walk)
-            .replace("/*probe*/", probe)
-            .replace("/*pairs*/", f"{test}{before}")
-        )
-        taken.append(test)
-    if not selects:
-        return [], ""
-    statement = f"CREATE TABLE {work.prefix}frag AS\n" + "\nUNION ALL\n".join(selects)
-    return list(indexes.values()), statement
+    id: npt.NDArray[np.int64]
+    lv: npt.NDArray[np.int64]
+    parts: npt.NDArray[np.int64]
+    cls: npt.NDArray[np.int64]
+    use2: npt.NDArray[np.int64]
+    chunk: npt.NDArray[np.int64]  # 0: outside every county, k: the k-th county code
+    box: npt.NDArray[np.float64]  # xmin, ymin, xmax, ymax
 
 
-def cut_chunk(
+def _read_parts(
     conn: Connection,
-    work: WorkTables,
-    run_id: int,
-    chunk: str,
+    rules: Rules,
+    layers: Sequence[LayerInfo],
+    used: Sequence[VersionInfo],
+    wanted: Mapping[int, set[str]],
+    bits: Mapping[str, int],
+    counties: Sequence[str],
+    side: Sequence[int],
+    uses: dict[str | None, int],
+) -> _Parts:
+    """Ids, classes and bounding boxes (no geometry) of the parts of these layers (by index),
+    each column packed into one binary value: half a million parts arrive in a few rows.
+    ``uses`` numbers the 2023 first-level classes (shared by both sides; None is -1)."""
+    template = statement(__name__, "layer_parts")
+    got: list[list[Any]] = [[] for _ in range(7)]
+    for i in side:
+        if i not in wanted:
+            continue
+        params: dict[str, Any] = {"lv": used[i].id, "codes": list(counties)}
+        mask = _class_mask(rules, wanted[i], bits, layers[i].scheme, params)
+        row = conn.execute(text(template.replace("/*cls*/", mask)), params).one()
+        if row.ids is None:
+            continue
+        ids = np.frombuffer(row.ids, ">i8").astype(np.int64)
+        got[0].append(ids)
+        got[1].append(np.full(len(ids), used[i].id, dtype=np.int64))
+        got[2].append(np.frombuffer(row.parts, ">i4").astype(np.int64))
+        got[3].append(np.frombuffer(row.cls, ">i4").astype(np.int64))
+        got[4].append(np.array([uses.setdefault(u, len(uses)) for u in row.use2], np.int64))
+        got[5].append(np.frombuffer(row.chunks, ">i4").astype(np.int64))
+        got[6].append(np.frombuffer(row.boxes, ">f8").astype(np.float64).reshape(-1, 4))
+    if not got[0]:
+        empty = np.empty(0, np.int64)
+        return _Parts(empty, empty, empty, empty, empty, empty, np.empty((0, 4)))
+    return _Parts(*(np.concatenate(column) for column in got))
+
+
+def _walk_sides(rows: Sequence[OrientRow], x: _Parts, y: _Parts) -> list[TypeRow]:
+    """Each intersection type walks the smaller of its two sides (parts of its class in the
+    first layer, or in the other layer) and probes the other side's parts: the side walked
+    holds the pair's chunk, so a pair falls in exactly one chunk. Difference types walk A."""
+    typed = []
+    for r in rows:
+        walk = "y" if r.swapped else "x"
+        if r.op == "intersection":
+            n_x = int(((x.lv == r.x_lv) & ((x.cls & r.x_bit) != 0)).sum())
+            n_y = int(((y.lv == r.y_lv) & ((y.cls & r.y_bit) != 0)).sum())
+            walk = "y" if n_y < n_x else "x"
+        typed.append(
+            TypeRow(r.no, r.type, r.op, r.x_lv, r.y_lv, r.swapped, r.x_bit, r.y_bit,
+                    r.diff_use, r.min_area, walk)
+        )  # fmt: skip
+    return typed
+
+
+def _near(
+    tree: shapely.STRtree, parts: _Parts, mask: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.bool_]:
+    """Parts in ``tree`` (the other side's) whose bounding box meets the box of a selected
+    part: a chunk's probes reach across its county's edge, but not across the city."""
+    near = np.zeros(len(tree), dtype=bool)
+    near[tree.query(shapely.box(*parts.box[mask].T), predicate="intersects")[1]] = True
+    return near
+
+
+def _side(parts: _Parts, mask: npt.NDArray[np.bool_], chunk: int) -> Side:
+    """Per-feature arrays of the features some selected part belongs to."""
+    ids, first = np.unique(parts.id[mask], return_index=True)
+    at = np.flatnonzero(mask)[first]
+    return Side(
+        ids, parts.lv[at], parts.cls[at], parts.use2[at], parts.parts[at] == 1,
+        parts.chunk[at] == chunk,
+    )  # fmt: skip
+
+
+def chunk_jobs(
+    conn: Connection,
+    rules: Rules,
+    layers: Sequence[LayerInfo],
+    used: Sequence[VersionInfo],
+    plan: Sequence[tuple[int, Orientation]],
+    bits: Mapping[str, int],
+    rows: Sequence[OrientRow],
+    counties: Sequence[str],
     settings: PlanSettings,
-    frag: str,
-) -> dict[str, dict[str, int]]:
-    """Cut, classify and store one county chunk's pieces; their counts by type and kind."""
-    (empty,) = work.sql("empty_frag")
-    conn.execute(text(frag or empty), {"chunk": chunk})
-    work.run(conn, "chunk_pieces", {"chunk": chunk})
-    half = settings.min_width_m / 2
-    work.run(conn, "chunk_assign", {"noise": settings.noise_m2, "half_width": half})
-    work.run(conn, "insert_patches", {"run": run_id, "m2_per_mu": MU_M2})
-    work.run(conn, "insert_slivers", {"run": run_id, "chunk": chunk})
-    pieces: dict[str, dict[str, int]] = defaultdict(dict)
-    (stats_sql,) = work.sql("chunk_stats")
-    for type_, kind, n in conn.execute(text(stats_sql)):
-        pieces[type_][kind] = n
-    work.run(conn, "clear_chunk")
-    return dict(pieces)
+) -> list[ChunkJob]:
+    """One job per chunk (the counties in code order, then features outside every county):
+    the features whose chunk it is, and the other side's features whose parts lie within
+    the bounding box of their parts (the probes may reach across a county's edge)."""
+    wanted: dict[int, set[str]] = defaultdict(set)
+    for j, o in plan:
+        a_side, b_side = (j, 0) if o.swapped else (0, j)
+        wanted[a_side].add(o.rule.a.class_)
+        wanted[b_side].add(o.rule.b.class_)
+    uses: dict[str | None, int] = {None: -1}
+    x = _read_parts(conn, rules, layers, used, wanted, bits, counties, [0], uses)
+    y = _read_parts(conn, rules, layers, used, wanted, bits, counties, range(1, len(layers)), uses)
+    types = tuple(_walk_sides(rows, x, y))
+    walks_x, walks_y = sides_of(types)
+    x_tree, y_tree = (shapely.STRtree(shapely.box(*p.box.T)) for p in (x, y))
+    jobs = []
+    for k, code in [*((k, c) for k, c in enumerate(counties, start=1)), (0, "")]:
+        x_here, y_here = x.chunk == k, y.chunk == k
+        x_take, y_take = x_here.copy(), y_here.copy()
+        if walks_x and x_here.any():
+            y_take |= _near(y_tree, x, x_here)
+        if walks_y and y_here.any():
+            x_take |= _near(x_tree, y, y_here)
+        jobs.append(
+            ChunkJob(code, _side(x, x_take, k), _side(y, y_take, k), types,
+                     settings.noise_m2, settings.min_width_m / 2)
+        )  # fmt: skip
+    return jobs
+
+
+def store_orient(conn: Connection, rows: Sequence[OrientRow]) -> None:
+    """The run's types, for storing its pieces."""
+    params = [
+        {k: getattr(r, k) for k in ("no", "type", "severity", "swapped", "x_lv", "y_lv",
+                                    "min_area")}
+        for r in rows
+    ]  # fmt: skip
+    conn.execute(text(statement(__name__, "insert_orient")), params)
+
+
+def store_chunk(conn: Connection, run_id: int, out: ChunkOut) -> None:
+    """Store a chunk's kept pieces as patches (one per type and feature pair) and its
+    slivers, with their ellipsoidal areas, through a binary ``COPY`` of the pieces."""
+    if not len(out.no):
+        return
+    db = conn.connection.driver_connection
+    assert db is not None
+    with db.cursor() as cur, cur.copy(statement(__name__, "copy_pieces")) as copy:
+        copy.set_types(["int4", "int8", "int8", "bool", "float8", "bool", "bytea"])
+        for record in zip(
+            out.no.tolist(),
+            out.a_id.tolist(),
+            [None if b < 0 else b for b in out.b_id.tolist()],
+            out.kept.tolist(),
+            out.planar.tolist(),
+            out.thin.tolist(),
+            out.wkb,
+            strict=True,
+        ):
+            copy.write_row(record)
+    _run(conn, "insert_patches", {"run": run_id, "m2_per_mu": MU_M2})
+    _run(conn, "insert_slivers", {"run": run_id, "chunk": out.chunk})
+    _run(conn, "clear_pieces")

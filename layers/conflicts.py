@@ -1,38 +1,41 @@
-"""Conflict analysis (差异图斑) between plan layers, inside PostGIS, chunked by county.
+"""Conflict analysis (差异图斑) between plan layers, chunked by county, cut in worker processes.
 
 A run compares a first layer with one or more others (or with every control line): the
 conflict types of the rule table that apply to each layer pair are compiled to class bit
-masks; the metric parts of the features that belong to a tested class (EPSG:4549, snapped to
-1 µm, valid, big polygons cut with ``ST_Subdivide``: made once at import, see
-:mod:`layers.parts`) go to work tables, and candidate pairs come from a GiST index, filtered
-by class before the costly test that their interiors meet. Then, one county at a time (the
-county of the 1 km cell holding the centre of each first-layer feature's bounding box;
-features outside every county form a last chunk), the pieces of A ∩ B (or A − ∪B) are cut,
-filtered into noise, slivers and kept pieces, measured on the CGCS2000 ellipsoid
-(``ST_Area(geography)`` on EPSG:4490) and stored: kept pieces as patches (one per type and
-feature pair), slivers in their own table. A county's work tables are dropped before the
-next, so memory stays flat in the number of counties. Work tables are ordinary tables
-(PostgreSQL may then use parallel workers, which temporary tables forbid) created and
-dropped inside the run's transaction: no other session sees them. The run is stored with its
-parameters and the layer versions it used.
+masks, computed in PostGIS for the metric parts of the features (EPSG:4549, snapped to 1 µm,
+valid, big polygons cut with ``ST_Subdivide``: made once at import, see :mod:`layers.parts`).
+The parts are then split into county chunks (the county of the 1 km cell holding the centre
+of each feature's bounding box; features outside every county form a last chunk), and each
+chunk is cut by a worker process with vectorised shapely 2 (:mod:`layers.conflict_cut`): it
+reads its parts as WKB through a binary ``COPY``, pairs them with an STR tree, cuts A ∩ B (or
+A − ∪B) and sorts the pieces into noise, slivers and kept pieces. The caller stores each
+chunk's pieces in its own transaction, through a binary ``COPY``, measured on the CGCS2000
+ellipsoid (``ST_Area(geography)`` on EPSG:4490): kept pieces as patches (one per type and
+feature pair), slivers in their own table. A worker holds one chunk at a time, so memory stays
+flat in the number of counties. The run is stored with its parameters and the layer versions
+it used; a failure, or a cancellation through ``on_progress``, leaves nothing.
 
-This module runs the steps; the work tables and the SQL assembled for them are in
-:mod:`layers.conflict_work`, what a stored run found in :mod:`layers.conflict_summaries`.
+This module runs the steps; the caller's side of the chunks (their jobs, the stored pieces)
+is in :mod:`layers.conflict_work`, what a stored run found in :mod:`layers.conflict_summaries`.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
+from contextlib import closing
 from typing import Any, NamedTuple
 
+import shapely
 from sqlalchemy import Connection, text
 
 from gis.crs import GK_CM120_SRID
 from gis.sql_files import sql, statement
 from layers import conflict_work as cw
+from layers.conflict_cut import ChunkJob, ChunkOut, cut_chunk, init_worker, worker_cut
 from layers.conflict_summaries import (
     MU_M2,
     CountySummary,
@@ -50,11 +53,15 @@ __all__ = ["ChunkStat", "RunResult", "run_conflicts"]
 
 
 class ChunkStat(NamedTuple):
-    """One county chunk of a run: pieces by type and kind (kept/sliver/noise), its time."""
+    """One county chunk of a run: pieces by type and kind (kept/sliver/noise), its time, the
+    peak RSS (MB) of the process that cut it, and its seconds by stage (read, pair, cut,
+    filter in the worker; write in the caller)."""
 
     chunk: str
     seconds: float
     pieces: dict[str, dict[str, int]]
+    peak_mb: float | None
+    stages: dict[str, float]
 
 
 class RunResult(NamedTuple):
@@ -121,10 +128,12 @@ def run_conflicts(
     """Run the conflict analysis of layer ``first`` against ``others`` (current versions
     unless ``versions`` names one), or against every control line with ``control_lines``.
 
-    Runs in a savepoint of the caller's transaction; ``on_chunk`` is called after each
-    county chunk (memory measurements, what was cut), ``on_progress`` with the chunks done
-    and their number, once before the first and after each (progress bars, a job's
-    percentage; an exception it raises, such as a job's cancellation, rolls the run back).
+    Runs in a savepoint of the caller's transaction; with more than one worker, the layer
+    versions compared must be committed (the workers read them on their own connections).
+    ``on_chunk`` is called after each county chunk is stored (memory, what was cut),
+    ``on_progress`` with the chunks done and their number, once before the first and after
+    each (progress bars, a job's percentage; an exception it raises, such as a job's
+    cancellation, stops the workers and rolls the run back).
     """
     started = time.perf_counter()
     if control_lines:
@@ -132,28 +141,28 @@ def run_conflicts(
     if not others:
         raise LayerError("name a second layer, or compare with every control line")
     with conn.begin_nested():
-        _tune(conn, settings)
-        work = cw.WorkTables(conn)
+        conn.execute(text("SELECT set_config('jit', 'off', true)"))
         layers, used = _versions(conn, first, others, versions or {})
         plan, bits = _plan(rules, layers)
-        work.run(conn, "setup")
-        (has_counties_sql,) = work.sql("has_counties")
-        has_counties = bool(conn.execute(text(has_counties_sql)).scalar())
-        cw.load_features(conn, work, rules, layers, used, plan, bits)
-        orient = cw.orient(conn, work, rules, used, plan, bits, settings)
+        counties = cw.setup(conn)
+        orient = cw.orient(rules, used, plan, bits, settings)
+        cw.store_orient(conn, orient)
         run_id = _new_run(conn, rules, layers, used, orient, settings, created_by)
-        chunks = [*conn.execute(sql(__name__, "chunks")).scalars(), ""] if has_counties else [""]
-        indexes, frag = cw.fragment_sql(conn, work, orient)
-        for part in indexes:
-            conn.execute(text(part))
+        jobs = cw.chunk_jobs(conn, rules, layers, used, plan, bits, orient, counties, settings)
         stats = []
-        for done, chunk in enumerate(chunks):
-            if on_progress is not None:
-                on_progress(done, len(chunks))
-            stats.append(_chunk(conn, work, run_id, chunk, settings, frag, on_chunk))
-        if on_progress is not None:
-            on_progress(len(chunks), len(chunks))
-        work.run(conn, "teardown")
+        with closing(_cut(conn, jobs, settings.conflict_workers, on_progress)) as cut:
+            for out in cut:  # leaving early closes the generator: the pool is terminated
+                writing = time.perf_counter()
+                cw.store_chunk(conn, run_id, out)
+                stages = {**out.seconds, "write": round(time.perf_counter() - writing, 3)}
+                stat = ChunkStat(
+                    out.chunk, round(sum(stages.values()), 3), out.pieces, out.peak_mb, stages
+                )
+                if on_chunk is not None:
+                    on_chunk(stat)
+                stats.append(stat)
+        stats.sort(key=lambda s: (s.chunk == "", s.chunk))
+        cw.teardown(conn)
         for part in statement(__name__, "locate_patches").split(";\n"):
             conn.execute(text(part), {"run": run_id})
         noise: dict[str, int] = defaultdict(int)
@@ -168,6 +177,7 @@ def run_conflicts(
                 "stats": json.dumps(
                     {
                         "seconds": round(seconds, 3),
+                        "workers": _workers(settings.conflict_workers, len(jobs)),
                         "noise_pieces": dict(noise),
                         "chunks": [s._asdict() for s in stats],
                     },
@@ -186,17 +196,43 @@ def run_conflicts(
     )
 
 
-def _tune(conn: Connection, settings: PlanSettings) -> None:
-    """Transaction-local planner settings: no JIT (the time is in PostGIS functions, which it
-    cannot speed up, and compiling costs ≈ 0.5 s a statement); parallel workers for the
-    heavy statements, whose per-row PostGIS costs the default thresholds underrate."""
-    for name, value in (
-        ("jit", "off"),
-        ("max_parallel_workers_per_gather", str(settings.parallel_workers)),
-        ("parallel_setup_cost", "100"),
-        ("parallel_tuple_cost", "0.01"),
-    ):
-        conn.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+def _workers(setting: int, chunks: int) -> int:
+    """Processes that cut: no more than the chunks, and one in a daemon process (a job
+    worker of the processes service, which may not start children: jobs run side by side
+    there already)."""
+    if multiprocessing.current_process().daemon:
+        return 1
+    return max(1, min(setting, chunks))
+
+
+def _cut(
+    conn: Connection,
+    jobs: list[ChunkJob],
+    workers: int,
+    on_progress: Callable[[int, int], None] | None,
+) -> Generator[ChunkOut]:
+    """The chunks cut, in the order they finish: in this process with one worker (on the
+    caller's connection), else in a pool of worker processes with their own connections.
+    Leaving early (an exception in the caller or in ``on_progress``) terminates the pool."""
+    if on_progress is not None:
+        on_progress(0, len(jobs))
+    if _workers(workers, len(jobs)) == 1:
+        db = conn.connection.driver_connection
+        for done, job in enumerate(jobs, start=1):
+            yield cut_chunk(db, job)
+            if on_progress is not None:
+                on_progress(done, len(jobs))
+        return
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["layers.conflict_cut"])
+    conninfo = conn.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with context.Pool(
+        _workers(workers, len(jobs)), initializer=init_worker, initargs=(conninfo,)
+    ) as pool:  # leaving the block terminates the workers, finished or not
+        for done, out in enumerate(pool.imap_unordered(worker_cut, jobs), start=1):
+            yield out
+            if on_progress is not None:
+                on_progress(done, len(jobs))
 
 
 def _title(layers: list[LayerInfo]) -> str:
@@ -238,11 +274,14 @@ def _new_run(
             "min_width_m": settings.min_width_m,
             "noise_below_m2": settings.noise_m2,
             "rule": "sliver when planar area (EPSG:4549) < the type's minimum area, or "
-            "ST_Buffer(piece, -min_width/2) is empty",
+            "buffer(piece, -min_width/2) is empty (shapely 2, in the workers)",
         },
         "subdivide_vertices": "as imported (plans.feature_parts)",
         "metric_crs": f"EPSG:{GK_CM120_SRID}",
-        "area": "ST_Area(geom::geography) on EPSG:4490 (CGCS2000 ellipsoid)",
+        "area": "ST_Area(geom::geography) on EPSG:4490 (CGCS2000 ellipsoid), in PostGIS",
+        "engine": "pairs (STRtree, relate T********) and cuts (intersection, difference) "
+        f"with shapely {shapely.__version__} / GEOS {shapely.geos_version_string} in "
+        "worker processes, one county chunk each",
         "m2_per_mu": MU_M2,
         "chunks": "county (grid.admin_areas) of the 1 km cell holding the centre of the "
         "first-layer feature's bounding box",
@@ -263,20 +302,3 @@ def _new_run(
             sql(__name__, "run_layer"), {"run": run_id, "lv": lv.id, "role": "a" if i == 0 else "b"}
         )
     return run_id
-
-
-def _chunk(
-    conn: Connection,
-    work: cw.WorkTables,
-    run_id: int,
-    chunk: str,
-    settings: PlanSettings,
-    frag: str,
-    on_chunk: Callable[[ChunkStat], None] | None,
-) -> ChunkStat:
-    started = time.perf_counter()
-    pieces = cw.cut_chunk(conn, work, run_id, chunk, settings, frag)
-    stat = ChunkStat(chunk, round(time.perf_counter() - started, 3), pieces)
-    if on_chunk is not None:
-        on_chunk(stat)
-    return stat

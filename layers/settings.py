@@ -51,11 +51,9 @@ class PlanSettings(BaseSettings):
         EPSG:4490: a straight Gauss-Krüger edge is curved in longitude/latitude (≈ 12 cm off
         the chord over 3 km at 34.6°N), so without it holes and neighbours that touch a long
         edge cross it once transformed. 200 m keeps the chord within ≈ 0.5 mm; 0 disables.
-    parallel_workers
-        PostgreSQL parallel workers per statement of a conflict run (0: none). By default
-        the cores of this machine less one (the leader works too), for the local server:
-        on 2 cores, 1 worker ran the bench 6 % faster than 2 (two processes, not three,
-        sharing the cores).
+    conflict_workers
+        Worker processes that cut a conflict run's county chunks (1: in the calling process,
+        no pool). By default the cores of this machine.
     """
 
     model_config = SettingsConfigDict(env_prefix="ONEMAP_PLANS_", extra="ignore")
@@ -68,4 +66,4 @@ class PlanSettings(BaseSettings):
     subdivide_vertices: int = Field(default=256, ge=8)
     site_tolerance_m2: float = Field(default=1.0, ge=0)
     densify_m: float = Field(default=200.0, ge=0)
-    parallel_workers: int = Field(default_factory=lambda: max((os.cpu_count() or 1) - 1, 0), ge=0)
+    conflict_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
