@@ -148,11 +148,9 @@ def _read_parts(
     bits: Mapping[str, int],
     counties: Sequence[str],
     side: Sequence[int],
-    uses: dict[str | None, int],
 ) -> _Parts:
     """Ids, classes and bounding boxes (no geometry) of the parts of these layers (by index),
-    each column packed into one binary value: half a million parts arrive in a few rows.
-    ``uses`` numbers the 2023 first-level classes (shared by both sides; None is -1)."""
+    each column packed into one binary value: half a million parts arrive in a few rows."""
     template = statement(__name__, "layer_parts")
     got: list[list[Any]] = [[] for _ in range(7)]
     for i in side:
@@ -168,7 +166,7 @@ def _read_parts(
         got[1].append(np.full(len(ids), used[i].id, dtype=np.int64))
         got[2].append(np.frombuffer(row.parts, ">i4").astype(np.int64))
         got[3].append(np.frombuffer(row.cls, ">i4").astype(np.int64))
-        got[4].append(np.array([uses.setdefault(u, len(uses)) for u in row.use2], np.int64))
+        got[4].append(np.frombuffer(row.use2, ">i8").astype(np.int64))
         got[5].append(np.frombuffer(row.chunks, ">i4").astype(np.int64))
         got[6].append(np.frombuffer(row.boxes, ">f8").astype(np.float64).reshape(-1, 4))
     if not got[0]:
@@ -195,13 +193,12 @@ def _walk_sides(rows: Sequence[OrientRow], x: _Parts, y: _Parts) -> list[TypeRow
     return typed
 
 
-def _near(
-    tree: shapely.STRtree, parts: _Parts, mask: npt.NDArray[np.bool_]
-) -> npt.NDArray[np.bool_]:
-    """Parts in ``tree`` (the other side's) whose bounding box meets the box of a selected
-    part: a chunk's probes reach across its county's edge, but not across the city."""
+def _near(tree: shapely.STRtree, boxes: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
+    """Parts in ``tree`` (the other side's) whose bounding box meets one of ``boxes``: a
+    chunk's probes reach across its county's edge, but not across the city. Boxes against
+    boxes, so the tree's envelope test is exact."""
     near = np.zeros(len(tree), dtype=bool)
-    near[tree.query(shapely.box(*parts.box[mask].T), predicate="intersects")[1]] = True
+    near[tree.query(boxes)[1]] = True
     return near
 
 
@@ -234,20 +231,20 @@ def chunk_jobs(
         a_side, b_side = (j, 0) if o.swapped else (0, j)
         wanted[a_side].add(o.rule.a.class_)
         wanted[b_side].add(o.rule.b.class_)
-    uses: dict[str | None, int] = {None: -1}
-    x = _read_parts(conn, rules, layers, used, wanted, bits, counties, [0], uses)
-    y = _read_parts(conn, rules, layers, used, wanted, bits, counties, range(1, len(layers)), uses)
+    x = _read_parts(conn, rules, layers, used, wanted, bits, counties, [0])
+    y = _read_parts(conn, rules, layers, used, wanted, bits, counties, range(1, len(layers)))
     types = tuple(_walk_sides(rows, x, y))
     walks_x, walks_y = sides_of(types)
-    x_tree, y_tree = (shapely.STRtree(shapely.box(*p.box.T)) for p in (x, y))
+    x_boxes, y_boxes = shapely.box(*x.box.T), shapely.box(*y.box.T)
+    x_tree, y_tree = shapely.STRtree(x_boxes), shapely.STRtree(y_boxes)
     jobs = []
     for k, code in [*((k, c) for k, c in enumerate(counties, start=1)), (0, "")]:
         x_here, y_here = x.chunk == k, y.chunk == k
         x_take, y_take = x_here.copy(), y_here.copy()
         if walks_x and x_here.any():
-            y_take |= _near(y_tree, x, x_here)
+            y_take |= _near(y_tree, x_boxes[x_here])
         if walks_y and y_here.any():
-            x_take |= _near(x_tree, y, y_here)
+            x_take |= _near(x_tree, y_boxes[y_here])
         jobs.append(
             ChunkJob(code, _side(x, x_take, k), _side(y, y_take, k), types,
                      settings.noise_m2, settings.min_width_m / 2)

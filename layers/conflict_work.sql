@@ -39,18 +39,20 @@ SELECT DISTINCT code FROM conflict_county ORDER BY code
 -- name: layer_parts
 -- One layer version's metric parts (plans.feature_parts, made at import: EPSG:4549, snapped,
 -- valid, subdivided) that belong to a tested class: ids, part count, class bit mask (the cls
--- placeholder, assembled from rule classes), 2023 first-level class, chunk (0 outside every
+-- placeholder, assembled from rule classes), 2023 first-level class (its two characters as
+-- one number: code points are below 1114112; -1 without a code), chunk (0 outside every
 -- county, else the position of the county's code in :codes) and bounding box. The chunk is
 -- the county of the 1 km cell holding the centre of the feature's bounding box (a
 -- partition, not a location). Each column is packed into one value (big-endian binary).
 SELECT string_agg(int8send(id), '') AS ids, string_agg(int4send(parts), '') AS parts,
-       string_agg(int4send(cls), '') AS cls, array_agg(use2) AS use2,
+       string_agg(int4send(cls), '') AS cls, string_agg(int8send(use2), '') AS use2,
        string_agg(int4send(chunk), '') AS chunks,
        string_agg(float8send(ST_XMin(b)) || float8send(ST_YMin(b)) || float8send(ST_XMax(b))
                   || float8send(ST_YMax(b)), '') AS boxes
 FROM (
     SELECT p.feature_id AS id, p.parts::int AS parts, /*cls*/ AS cls,
-           left(f.code_2023, 2) AS use2,
+           coalesce(ascii(substr(f.code_2023, 1, 1))::bigint * 1114112
+                    + ascii(substr(f.code_2023, 2, 1)), -1) AS use2,
            coalesce(array_position(CAST(:codes AS text[]), c.code), 0) AS chunk,
            p.geom::box2d AS b
     FROM plans.feature_parts p
