@@ -1,5 +1,5 @@
 -- Conflict runs (layers/conflicts.py): the run record, its layers, its chunks, and where
--- its patches lie. The work tables are in conflict_work.sql.
+-- its patches lie. The chunks' temporary tables are in conflict_work.sql.
 
 -- name: chunks
 SELECT code FROM grid.admin_areas WHERE level = 'county' ORDER BY code
