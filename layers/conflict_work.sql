@@ -56,7 +56,7 @@ FROM (
            coalesce(array_position(CAST(:codes AS text[]), c.code), 0) AS chunk,
            p.geom::box2d AS b
     FROM plans.feature_parts p
-    JOIN plans.features f ON f.id = p.feature_id
+    JOIN plans.features f ON f.id = p.feature_id AND f.layer_version_id = :lv
     LEFT JOIN conflict_cell c ON c.i = p.cell_i AND c.j = p.cell_j
     WHERE p.layer_version_id = :lv
     OFFSET 0  -- the class mask is computed once per part, not again for the filter
