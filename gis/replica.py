@@ -198,6 +198,11 @@ class Replicas:
             raise DatabaseError(
                 f"{name!r} is not a usable replica name (a lower-case letter, then a-z, 0-9, _)"
             )
+        if not self.primary.status().running:
+            raise DatabaseError(
+                f"the primary (the local cluster on port {self.primary.port}) is not running: "
+                "start it with `onemap db start`"
+            )
         replica = Replica(name, port, self.primary.port, sync=sync)
         server = self.server(replica)
         if any(r.name == name for r in self.all()) or server.link.exists():
@@ -207,11 +212,6 @@ class Replicas:
             )
         if port == self.primary.port or _in_use(port):
             raise DatabaseError(f"port {port} on 127.0.0.1 is in use: choose another --port")
-        if not self.primary.status().running:
-            raise DatabaseError(
-                f"the primary (the local cluster on port {self.primary.port}) is not running: "
-                "start it with `onemap db start`"
-            )
         if self.primary.standby():
             raise DatabaseError(
                 f"the cluster on port {self.primary.port} is itself a standby: make replicas "

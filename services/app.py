@@ -28,6 +28,7 @@ from services.health import health_endpoint
 from services.http import error_handlers, middleware
 from services.ogcapi import OgcService, ogc_routes
 from services.processes.manager import ProcessManager
+from services.readrouting import ReadRouting
 from services.settings import Settings
 from services.web.page import page_routes
 
@@ -46,6 +47,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     keyring = functools.cache(lambda: Keyring.from_settings(settings.privacy))
     resolver = KeyResolver(engine, keyring, settings.auth.cache_seconds)
     gate = Middleware(ApiKeyGate, resolver=resolver, settings=settings.auth)
+    inner = [gate]
+    if ogc.nodes is not None:  # reads to replicas, writes to the primary
+        inner.append(Middleware(ReadRouting, nodes=ogc.nodes))
     tiles = TileService(settings)
     expiry = ExpiryWatcher(tiles.cache, engine, settings.basemap_cache.expire_interval)
     processes = ProcessManager(settings, engine)
@@ -76,7 +80,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             GridError: domain_error,
             LayerError: domain_error,
         },
-        middleware=middleware(settings, inner=[gate]),
+        middleware=middleware(settings, inner=inner),
         lifespan=lifespan,
     )
     app.state.settings = settings
