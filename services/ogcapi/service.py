@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from gis.engine import app_database_url, create_engine, database_url, replica_urls
@@ -176,7 +177,12 @@ class OgcService:
             return self._registry
         with self._lock:
             self._checked = time.monotonic()
-            stamp = (config.stamp_time(self.directory), fingerprint(self.engine))
+            try:
+                stamp = (config.stamp_time(self.directory), fingerprint(self.engine))
+            except OperationalError:
+                if self._registry is None:
+                    raise
+                return self._registry  # the primary is down: what it published stands
             if self._registry is None or stamp != self._stamp:
                 self._stamp = stamp
                 self._rebuild()

@@ -125,12 +125,17 @@ class NodeSet:
 
     async def choose(self, after_lsn: int = 0) -> Node:
         """The node for a read: a usable replica that has replayed ``after_lsn``, in turn;
-        after waiting up to ``replica_read_wait`` for one to get there, else the primary."""
+        after waiting up to ``replica_read_wait`` for one to get there, the primary (or,
+        with the primary down, the replica furthest on)."""
         await self.refresh()
         candidates = [n for n in self.replicas if self.usable(n)]
         ready = [n for n in candidates if (n.seen.lsn or 0) >= after_lsn]
         if not ready and candidates and self.settings.replica_read_wait > 0:
             ready = await self._await_replay(candidates, after_lsn)
+        if not ready and candidates and not self.primary.seen.up:
+            # the primary is gone: its write may be lost, the most advanced replica is all
+            # there is
+            ready = [max(candidates, key=lambda n: n.seen.lsn or 0)]
         if not ready:
             return self.primary
         self._turn += 1

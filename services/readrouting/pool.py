@@ -4,7 +4,8 @@ allows (services/readrouting/nodes.py chooses). Routes ask it as they ask a plai
 :class:`~services.ogcapi.pool.AsyncPool`; none of them knows where its rows come from.
 
 A replica that refuses the connection is marked down and the read goes to the primary; a
-replica that breaks during a statement fails that one request (503) and is marked down.
+primary that refuses it is marked down and the read goes to a replica (writes fail: 503).
+A node that breaks during a statement fails that one request (503) and is marked down.
 """
 
 from __future__ import annotations
@@ -57,7 +58,17 @@ class RoutedPool(AsyncPool):
                     await node.lost()
                     node = self.nodes.primary
             if conn is None:
-                conn = await stack.enter_async_context(AsyncPool.connection(self))
+                try:
+                    conn = await stack.enter_async_context(AsyncPool.connection(self))
+                except psycopg.OperationalError:
+                    if route is None or route.write or not self.replica_pools:
+                        raise
+                    await node.lost()  # a read goes on from a replica if one is left
+                    node = await self.nodes.choose(route.after_lsn)
+                    if node is self.nodes.primary:
+                        raise
+                    replica = self.replica_pools[node.name].connection()
+                    conn = await stack.enter_async_context(replica)
             if route is not None:
                 route.node = node.name
             try:
