@@ -1,7 +1,8 @@
 """The one place that decides whether a request reads or writes, and read-your-writes.
 
-GET, HEAD and OPTIONS read: their rows may come from a replica. Every other method may
-write, so all of it goes to the primary. After a write that succeeded (and after a look at a
+GET, HEAD and OPTIONS read: their rows may come from a replica (a feature's history
+excepted: it reads the audit on the primary). Every other method may write, so all of it
+goes to the primary. After a write that succeeded (and after a look at a
 job, whose worker wrote its outputs), the primary's WAL insert position is the client's
 *write mark*: its later reads are served by a replica only once that replica has replayed
 past the mark (else, after a short wait, by the primary). The mark is kept
@@ -33,6 +34,9 @@ HEADER: Final = "X-Onemap-Lsn"
 COOKIE: Final = "onemap_lsn"
 SERVED_BY: Final = "X-Served-By"
 JOBS: Final = "/ogc/jobs/"
+HISTORY: Final = "/history"
+"""A feature's history is read from the audit on the primary: whether the feature exists
+is asked there too, so that both answers agree."""
 REMEMBERED: Final = 10_000
 """Write marks kept per worker process (the oldest forgotten first)."""
 COOKIE_SECONDS: Final = 600
@@ -52,8 +56,9 @@ class ReadRouting:
             await self.app(scope, receive, send)
             return
         write = scope["method"] not in SAFE
+        primary = write or scope["path"].endswith(HISTORY)
         key = _key_id(scope)
-        route = Route(write=write, after_lsn=0 if write else self._mark(scope, key))
+        route = Route(write=primary, after_lsn=0 if primary else self._mark(scope, key))
         marks = write or scope["path"].startswith(JOBS)
 
         async def sending(message: Message) -> None:
