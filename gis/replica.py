@@ -41,6 +41,8 @@ class ReplicaStatus(NamedTuple):
     name: str
     port: int
     primary_port: int
+    primary_running: bool
+    """Whether the configured primary runs (its view below is None when not)."""
     running: bool
     role: str
     """``standby``, ``promoted`` (a primary now) or ``unknown`` (not running)."""
@@ -221,7 +223,8 @@ class Replicas:
         """Every recorded replica: its own state, and the primary's view of it."""
         standbys: dict[str, replication.Standby] = {}
         slots: dict[str, replication.Slot] = {}
-        if self.primary.status().running:
+        primary_running = self.primary.status().running
+        if primary_running:
             with self._primary() as conn:
                 standbys, slots = replication.standbys(conn), replication.slots(conn)
         found = []
@@ -237,7 +240,8 @@ class Replicas:
             slot = slots.get(replica.slot) if ours else None
             found.append(
                 ReplicaStatus(
-                    replica.name, replica.port, replica.primary_port, running, role,
+                    replica.name, replica.port, replica.primary_port,
+                    primary_running and ours, running, role,
                     replica.sync, seen.state if seen else None,
                     seen.sync_state if seen else None,
                     _lsn(seen.sent_lsn) if seen else None,

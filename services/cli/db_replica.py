@@ -10,7 +10,7 @@ from services.cli._common import console, out, settings
 from services.cli.output import JSON, emit_json, progress_bar
 
 if TYPE_CHECKING:
-    from gis.replica import Replicas
+    from gis.replica import Replicas, ReplicaStatus
 
 app = typer.Typer(
     help="Streaming replicas of the local cluster: create, status, promote, start, stop, remove.",
@@ -80,22 +80,29 @@ def status(as_json: bool = JSON) -> None:
     if not found:
         out.print("no replicas (make one with `onemap db replica create`)")
         return
-    slot_states = {True: "active", False: "inactive", None: "absent"}
     for row in found:
-        running = "running" if row.running else "stopped"
-        lag = (
-            f"lag {row.lag_bytes} bytes, {row.lag_seconds:.3f} s"
-            if row.lag_bytes is not None and row.lag_seconds is not None
-            else "lag unknown"
+        out.print(_line(row), highlight=False)
+
+
+def _line(row: ReplicaStatus) -> str:
+    """One replica in a sentence."""
+    head = f"{row.name}: {'running' if row.running else 'stopped'} on 127.0.0.1:{row.port}"
+    if row.role == "promoted":
+        return f"{head}, promoted: a primary of its own (it followed port {row.primary_port})"
+    kind = ", synchronous" if row.sync else ""
+    if not row.primary_running:
+        return f"{head}{kind}; its primary (port {row.primary_port}) is not running here"
+    if row.state is None:
+        seen = f"not connected to its primary (port {row.primary_port})"
+    else:
+        seen = (
+            f"{row.state} from port {row.primary_port} ({row.sync_state}); sent {row.sent_lsn}, "
+            f"replayed {row.replay_lsn}, lag {row.lag_bytes} bytes, {row.lag_seconds:.3f} s"
         )
-        out.print(
-            f"{row.name}: {running} on 127.0.0.1:{row.port}, {row.role}"
-            f"{', synchronous' if row.sync else ''}; primary {row.primary_port} sees "
-            f"{row.state or 'no connection'}; sent {row.sent_lsn or '-'}, replayed "
-            f"{row.replay_lsn or '-'}, {lag}; slot {row.slot} "
-            f"{slot_states[row.slot_active]}",
-            highlight=False,
-        )
+    slot = {True: "active", False: "inactive", None: "absent"}[row.slot_active]
+    kept = f", holding {row.slot_retained_bytes} bytes of WAL" if row.slot_retained_bytes else ""
+    role = f", {row.role}" if row.running else ""
+    return f"{head}{role}{kind}; {seen}; slot {row.slot} {slot}{kept}"
 
 
 @app.command()
