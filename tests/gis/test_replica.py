@@ -128,3 +128,25 @@ def test_remove_drops_the_slot_and_the_directory(
     slots = scalar(owner, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = :s",
                    {"s": replica.slot})  # fmt: skip
     assert slots == 0
+
+
+def test_replica_urls_are_ports_hosts_or_urls_and_a_bad_one_is_named() -> None:
+    from sqlalchemy import make_url
+
+    from gis.engine import replica_urls
+    from gis.settings import ReplicaSettings
+
+    base = make_url("postgresql+psycopg://onemap_server:pw@127.0.0.1:55432/onemap")
+    entries = ["55433", "db2.example:5432", "postgresql://u:secret@db3:6432/city"]
+    found = replica_urls(base, ReplicaSettings(replicas=entries))
+    assert [(u.host, u.port, u.username, u.database) for u in found] == [
+        ("127.0.0.1", 55433, "onemap_server", "onemap"),
+        ("db2.example", 5432, "onemap_server", "onemap"),
+        ("db3", 6432, "u", "city"),
+    ]
+    assert found[0].password == "pw" and found[2].drivername == "postgresql+psycopg"
+    with pytest.raises(DatabaseError, match=r"ONEMAP_DB_REPLICAS entry 'db4' is not a port"):
+        replica_urls(base, ReplicaSettings(replicas=["db4"]))
+    with pytest.raises(DatabaseError, match="ONEMAP_DB_REPLICAS") as caught:
+        replica_urls(base, ReplicaSettings(replicas=["mysql://u:secret@h/d"]))
+    assert "secret" not in str(caught.value)
