@@ -43,12 +43,23 @@ def keys(city_key: Callable[..., str]) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def base(city: Engine, replica: Replica, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = city_settings(city, tmp_path_factory.mktemp("routing-home"))
-    reading = ReplicaSettings(replicas=[str(replica.port)], replica_check_interval=0.2)
+    # a paused replica stays in bounds (by time): only the write marks send reads elsewhere
+    reading = ReplicaSettings(
+        replicas=[str(replica.port)], replica_check_interval=0.2, replica_max_lag_seconds=3600
+    )
     yield from serve(dataclasses.replace(settings, replicas=reading))
 
 
 @pytest.fixture(scope="module")
 def http(base: str) -> Iterator[httpx.Client]:
+    """The writer's client (its cookie jar gets the write mark)."""
+    with httpx.Client(base_url=f"{base}/ogc/", timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def other(base: str) -> Iterator[httpx.Client]:
+    """Another client, with a cookie jar of its own."""
     with httpx.Client(base_url=f"{base}/ogc/", timeout=60) as client:
         yield client
 
@@ -108,16 +119,21 @@ def _caught_up(city: Engine, replica: Replica) -> None:
 
 
 def test_an_edit_is_replayed_and_served_by_the_replica(
-    http: httpx.Client, city: Engine, replica: Replica, keys: dict[str, str], building: int
+    http: httpx.Client,
+    other: httpx.Client,
+    city: Engine,
+    replica: Replica,
+    keys: dict[str, str],
+    building: int,
 ) -> None:
     _caught_up(city, replica)
-    before = _floors(_read(http, keys["reader"], building))
+    before = _floors(_read(other, keys["reader"], building))
     written = _patch(http, keys["writer"], building, before % 150 + 1)
     assert _served(written) == "primary" and "X-Onemap-Lsn" in written.headers
     floors = before % 150 + 1
 
     def served_by_replica() -> httpx.Response | None:
-        answer = _read(http, keys["reader"], building)
+        answer = _read(other, keys["reader"], building)
         return answer if _served(answer) == "replica-1" and _floors(answer) == floors else None
 
     until(served_by_replica, "the reader is served the edit by the replica")
@@ -129,13 +145,18 @@ def test_an_edit_is_replayed_and_served_by_the_replica(
 
 
 def test_a_client_reads_its_own_write_while_the_replica_is_paused(
-    http: httpx.Client, city: Engine, replica: Replica, keys: dict[str, str], building: int
+    http: httpx.Client,
+    other: httpx.Client,
+    city: Engine,
+    replica: Replica,
+    keys: dict[str, str],
+    building: int,
 ) -> None:
     _caught_up(city, replica)
     replica_owner = _on_replica(city, replica)
     scalar(replica_owner.set(database="postgres"), "SELECT pg_wal_replay_pause()")
     try:
-        before = _floors(_read(http, keys["reader"], building))
+        before = _floors(_read(other, keys["reader"], building))
         floors = before % 150 + 1
         written = _patch(http, keys["writer"], building, floors)
         mine = _read(http, keys["writer"], building)
@@ -143,10 +164,12 @@ def test_a_client_reads_its_own_write_while_the_replica_is_paused(
         stale = scalar(replica_owner, "SELECT floors FROM grid.buildings WHERE id = :b",
                        {"b": building})  # fmt: skip
         assert stale == before, "the replica replayed the write although paused"
+        plain = _read(other, keys["reader"], building)  # no mark: the paused replica answers
+        assert _served(plain) == "replica-1" and _floors(plain) == before
         # another client: no mark of its own, but the writer's mark handed over in the header
         # (as a second worker process would get it from the client)
         mark = written.headers["X-Onemap-Lsn"]
-        handed = _read(http, keys["reader"], building, **{"X-Onemap-Lsn": mark})
+        handed = _read(other, keys["reader"], building, **{"X-Onemap-Lsn": mark})
         assert _floors(handed) == floors and _served(handed) == "primary"
         # the cookie carries the mark too (a browser sends it back)
         cookie = http.cookies.get("onemap_lsn")
@@ -156,7 +179,7 @@ def test_a_client_reads_its_own_write_while_the_replica_is_paused(
             by_cookie = _read(browser, keys["reader"], building)
             assert _floors(by_cookie) == floors and _served(by_cookie) == "primary"
         # a mark that is not one is ignored, never an error
-        odd = _read(http, keys["reader"], building, **{"X-Onemap-Lsn": "not/a-mark'"})
+        odd = _read(other, keys["reader"], building, **{"X-Onemap-Lsn": "not/a-mark'"})
         assert odd.status_code == 200
     finally:
         scalar(replica_owner.set(database="postgres"), "SELECT pg_wal_replay_resume()")
@@ -169,21 +192,21 @@ def test_a_client_reads_its_own_write_while_the_replica_is_paused(
 
 
 def test_reads_fall_back_to_the_primary_while_the_replica_is_down(
-    http: httpx.Client, city: Engine, replica: Replica, keys: dict[str, str], building: int,
+    other: httpx.Client, city: Engine, replica: Replica, keys: dict[str, str], building: int,
     db_settings: DatabaseSettings,
 ) -> None:  # fmt: skip
     _caught_up(city, replica)
     replicas = Replicas(LocalServer(db_settings))
     until(
-        lambda: True if _served(_read(http, keys["reader"], building)) == "replica-1" else None,
+        lambda: True if _served(_read(other, keys["reader"], building)) == "replica-1" else None,
         "reads are served by the replica",
     )
     assert replicas.stop(NAME)
     try:
         for _ in range(3):
-            answer = _read(http, keys["reader"], building)
+            answer = _read(other, keys["reader"], building)
             assert _served(answer) == "primary"
-        items = http.get(
+        items = other.get(
             "collections/buildings/items",
             params={"limit": 2},
             headers={"Authorization": f"Bearer {keys['reader']}"},
@@ -192,6 +215,6 @@ def test_reads_fall_back_to_the_primary_while_the_replica_is_down(
     finally:
         replicas.start(NAME)
     until(
-        lambda: True if _served(_read(http, keys["reader"], building)) == "replica-1" else None,
+        lambda: True if _served(_read(other, keys["reader"], building)) == "replica-1" else None,
         "reads return to the replica once it is back",
     )
