@@ -150,3 +150,13 @@ def test_replica_urls_are_ports_hosts_or_urls_and_a_bad_one_is_named() -> None:
     with pytest.raises(DatabaseError, match="ONEMAP_DB_REPLICAS") as caught:
         replica_urls(base, ReplicaSettings(replicas=["mysql://u:secret@h/d"]))
     assert "secret" not in str(caught.value)
+
+
+def test_wal_positions_doctests() -> None:
+    import doctest
+
+    from gis import replication
+
+    assert doctest.testmod(replication).failed == 0
+    with pytest.raises(ValueError, match="not a WAL position"):
+        replication.parse_lsn("not/a-mark'")
