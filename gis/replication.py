@@ -21,9 +21,9 @@ def parse_lsn(text: str) -> int:
     """The WAL position ``text`` (``X/Y`` as PostgreSQL writes it, or plain hexadecimal).
 
     >>> parse_lsn("16/B374D848")
-    98569591880
+    97500059720
     >>> parse_lsn("16b374d848")
-    98569591880
+    97500059720
     >>> parse_lsn("0/0")
     0
     """
@@ -38,7 +38,7 @@ def parse_lsn(text: str) -> int:
 def format_lsn(value: int) -> str:
     """``value`` as PostgreSQL writes a WAL position.
 
-    >>> format_lsn(98569591880)
+    >>> format_lsn(97500059720)
     '16/B374D848'
     >>> format_lsn(parse_lsn("0/3000060"))
     '0/3000060'
