@@ -15,8 +15,9 @@ class Route:
     Attributes
     ----------
     write
-        The request may write (any method but GET, HEAD, OPTIONS): everything it does goes
-        to the primary, reads included (an edit reads the row it wrote back).
+        Everything the request does goes to the primary, reads included: it may write (any
+        method but GET, HEAD, OPTIONS; an edit reads the row it wrote back), or it reads
+        what only the primary holds as it must (a feature's history, from the audit).
     after_lsn
         The client's last write position on the primary: a replica serves this request only
         once it has replayed that far (0: any replica in bounds).
