@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError
 
 from gis.errors import DatabaseError
-from gis.settings import DatabaseSettings, parse_database_url
+from gis.settings import DatabaseSettings, ReplicaSettings, parse_database_url
 
 
 class ServerInfo(NamedTuple):
@@ -58,6 +58,31 @@ def app_database_url(settings: DatabaseSettings) -> URL:
     from gis.pgserver import LocalServer
 
     return LocalServer(settings).server_url()
+
+
+def replica_urls(base: URL, replicas: ReplicaSettings) -> list[URL]:
+    """The replicas of ``ONEMAP_DB_REPLICAS``, to log in as ``base`` logs in to the primary.
+
+    A port, or ``host:port``, is ``base`` moved there: a physical replica has the primary's
+    roles and databases. A URL is taken as is.
+    """
+    found = []
+    for entry in replicas.replicas:
+        text = entry.strip()
+        host, _, port = text.rpartition(":") if "://" not in text else ("", "", "")
+        if "://" in text:
+            url = parse_database_url(text, "ONEMAP_DB_REPLICAS").set(
+                drivername="postgresql+psycopg"
+            )
+        elif port.isdigit() and 1 <= int(port) <= 65535:
+            url = base.set(host=host or base.host, port=int(port))
+        else:
+            raise DatabaseError(
+                f"ONEMAP_DB_REPLICAS entry {text[:60]!r} is not a port, host:port or "
+                "postgresql:// URL"
+            )
+        found.append(url)
+    return found
 
 
 def create_engine(url: URL | str, **kwargs: object) -> Engine:

@@ -321,12 +321,18 @@ class LocalServer:
                 ]
             )
         self._wait_ready()
+        if self.standby():
+            return self.status()  # read-only: its roles and databases are the primary's
         import psycopg
 
         with psycopg.connect(self._dsn("postgres"), autocommit=True) as conn:
             ensure_login(conn, SERVER_LOGIN, secret_file(self.server_password_file))
         self.ensure_database(self.settings.pg_database)
         return self.status()
+
+    def standby(self) -> bool:
+        """Whether the cluster is a hot standby (a replica, gis/replica.py) until promoted."""
+        return (self.data_dir / "standby.signal").is_file()
 
     def stop(self) -> bool:
         """Stop the cluster; return False when it was not running."""

@@ -100,3 +100,39 @@ class DatabaseSettings(BaseSettings):
     def data_dir(self) -> Path:
         """Absolute data directory of the local cluster."""
         return (self.home / self.pg_dir).absolute()
+
+
+class ReplicaSettings(BaseSettings):
+    """Streaming replicas: how the CLI builds them, how the app reads from them
+    (``ONEMAP_DB_*``; docs/operations-replica.md).
+
+    Attributes
+    ----------
+    replicas
+        Hot standbys the HTTP server reads from (``ONEMAP_DB_REPLICAS``, a JSON list): each a
+        port (``"55446"``: the server's own URL with that port), a ``"host:port"`` (the same
+        login and database there: a physical replica has the primary's roles), or a full
+        ``postgresql://`` URL. Empty: every read goes to the primary.
+    replica_max_lag_bytes, replica_max_lag_seconds
+        A replica further behind the primary than this (WAL bytes not replayed, or seconds
+        since the last replayed transaction while WAL waits to be replayed) is skipped until
+        it catches up.
+    replica_check_interval
+        Seconds between two looks at each node's replay position (one short query each).
+    replica_read_wait
+        Read-your-writes: how long a client's read after its own write waits for a replica
+        to replay that write before it goes to the primary instead.
+    replica_restore_command
+        ``restore_command`` of the replicas ``onemap db replica create`` makes: how a standby
+        fetches WAL from the archive when streaming cannot give it (empty: streaming only).
+        ``%f`` and ``%p`` are PostgreSQL's placeholders.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_DB_", extra="ignore")
+
+    replicas: list[str] = Field(default_factory=list)
+    replica_max_lag_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
+    replica_max_lag_seconds: float = Field(default=5.0, ge=0)
+    replica_check_interval: float = Field(default=1.0, gt=0, le=60)
+    replica_read_wait: float = Field(default=0.2, ge=0, le=10)
+    replica_restore_command: str = ""

@@ -9,6 +9,7 @@ import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
@@ -28,6 +29,7 @@ from services.health import health_endpoint
 from services.http import error_handlers, middleware
 from services.ogcapi import OgcService, ogc_routes
 from services.processes.manager import ProcessManager
+from services.readrouting import ReadRouting
 from services.settings import Settings
 from services.web.page import page_routes
 
@@ -44,8 +46,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )  # a dead connection is a 503 and is dropped: no ping per checkout
     ogc = OgcService(settings, writer=engine)
     keyring = functools.cache(lambda: Keyring.from_settings(settings.privacy))
-    resolver = KeyResolver(engine, keyring, settings.auth.cache_seconds)
+    readers = replica_engines(ogc)
+    resolver = KeyResolver(engine, keyring, settings.auth.cache_seconds, fallbacks=readers)
     gate = Middleware(ApiKeyGate, resolver=resolver, settings=settings.auth)
+    inner = [gate]
+    if ogc.nodes is not None:  # reads to replicas, writes to the primary
+        inner.append(Middleware(ReadRouting, nodes=ogc.nodes))
     tiles = TileService(settings)
     expiry = ExpiryWatcher(tiles.cache, engine, settings.basemap_cache.expire_interval)
     processes = ProcessManager(settings, engine)
@@ -59,6 +65,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await expiry.stop()
         await tiles.aclose()
         app.state.engine.dispose()
+        for reader in readers:
+            reader.dispose()
         await app.state.ogc.aclose()
 
     app = Starlette(
@@ -76,7 +84,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             GridError: domain_error,
             LayerError: domain_error,
         },
-        middleware=middleware(settings, inner=[gate]),
+        middleware=middleware(settings, inner=inner),
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -86,3 +94,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.expiry = expiry
     app.state.processes = processes
     return app
+
+
+def replica_engines(ogc: OgcService) -> list[Engine]:
+    """One small engine per replica, for what must go on while the primary is down (API keys
+    checked): connections opened only then."""
+    if ogc.nodes is None:
+        return []
+    return [
+        create_engine(node.url, pool_size=1, max_overflow=1, connect_args={"connect_timeout": 2})
+        for node in ogc.nodes.replicas
+    ]

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gis.settings import DatabaseSettings
+from gis.settings import DatabaseSettings, ReplicaSettings
 from grid.settings import GridSettings, PrivacySettings
 from layers.settings import PlanSettings
 
@@ -310,6 +310,7 @@ class Settings:
     """One object per concern, each read from its ``ONEMAP_*`` environment variables."""
 
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    replicas: ReplicaSettings = field(default_factory=ReplicaSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     grid: GridSettings = field(default_factory=GridSettings)
     plans: PlanSettings = field(default_factory=PlanSettings)

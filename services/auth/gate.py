@@ -15,10 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -34,10 +35,22 @@ MAX_CACHED: Final = 10_000
 
 
 class KeyResolver:
-    """Presented key → verdict, asking the database at most once per key per TTL."""
+    """Presented key → verdict, asking the database at most once per key per TTL.
 
-    def __init__(self, engine: Engine, keyring: Callable[[], Keyring], ttl: float) -> None:
+    ``fallbacks`` (the replicas' engines) are asked only when the primary cannot answer: a
+    primary that died must not lock every keyed reader out while replicas serve the reads.
+    A key revoked on the primary is refused there as soon as a replica has replayed it.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        keyring: Callable[[], Keyring],
+        ttl: float,
+        fallbacks: Sequence[Engine] = (),
+    ) -> None:
         self.engine = engine
+        self.fallbacks = list(fallbacks)
         self._keyring = keyring
         self.ttl = ttl
         self._cache: OrderedDict[bytes, tuple[float, Verdict]] = OrderedDict()
@@ -58,7 +71,19 @@ class KeyResolver:
         return verdict
 
     def _check(self, digest: bytes) -> Verdict:
-        with self.engine.connect() as conn:
+        try:
+            return self._check_on(self.engine, digest)
+        except OperationalError:
+            for engine in self.fallbacks:
+                try:
+                    return self._check_on(engine, digest)
+                except OperationalError:
+                    continue
+            raise
+
+    @staticmethod
+    def _check_on(engine: Engine, digest: bytes) -> Verdict:
+        with engine.connect() as conn:
             return check_key(conn, digest, dt.datetime.now(dt.UTC))
 
 

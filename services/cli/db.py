@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from services.cli import db_replica
 from services.cli._common import console, engine, out, settings
 
 app = typer.Typer(help="Run the local PostGIS server and migrate the schema.", no_args_is_help=True)
+app.add_typer(db_replica.app, name="replica")
 
 
 def _local_only(action: str) -> None:

@@ -17,12 +17,15 @@ statement after its fifth run on a connection (``prepare_threshold``), so the re
 shapes of the feature routes are parsed once per connection. When a request is cancelled
 (its client went away) psycopg cancels the statement on the server and waits for it to end,
 so the connection comes back idle and is reused; one left in any other state (broken, or
-in a failed statement) is closed, not reused.
+in a failed statement) is closed, not reused. An idle connection the server has closed
+meanwhile (a restart, a replica stopped, a fail-over) is noticed at checkout without a round
+trip: its socket has the server's goodbye to read, which an idle connection never has.
 """
 
 from __future__ import annotations
 
 import asyncio
+import select
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
 from typing import Any, Final
@@ -30,14 +33,15 @@ from typing import Any, Final
 import psycopg
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine
+from sqlalchemy.engine import URL
 
 PREPARE_THRESHOLD: Final = 5
 
 
-def connect_kwargs(engine: Engine, options: str) -> dict[str, Any]:
+def connect_kwargs(engine: Engine, options: str, url: URL | None = None) -> dict[str, Any]:
     """The libpq parameters ``engine`` connects with (SQLAlchemy's psycopg dialect reads its
-    URL, query entries included), with the session ``options`` added."""
-    _, found = engine.dialect.create_connect_args(engine.url)
+    URL, query entries included), or would with ``url``, with the session ``options`` added."""
+    _, found = engine.dialect.create_connect_args(url or engine.url)
     found = {k: v for k, v in found.items() if k != "context"}  # the dialect's sync adapters
     found["options"] = f"{found.get('options', '')} {options}".strip()
     return found
@@ -61,7 +65,7 @@ class AsyncPool:
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         """A connection for one request; returned to the pool only when left idle."""
         async with self._slots:
-            conn = self._idle.pop() if self._idle else await self._open()
+            conn = await self._checkout()
             try:
                 yield conn
             finally:
@@ -69,6 +73,14 @@ class AsyncPool:
                     self._idle.append(conn)
                 else:
                     await _close(conn)
+
+    async def _checkout(self) -> psycopg.AsyncConnection[Any]:
+        while self._idle:
+            conn = self._idle.pop()
+            if not _dropped(conn):
+                return conn
+            await _close(conn)
+        return await self._open()
 
     async def fetchone(self, sql: str, values: Mapping[str, object]) -> tuple[Any, ...] | None:
         """The first row of one statement (``%(name)s`` placeholders, values bound)."""
@@ -88,6 +100,16 @@ def _idle(conn: psycopg.AsyncConnection[Any]) -> bool:
     if conn.closed or conn.broken:
         return False
     return conn.info.transaction_status == TransactionStatus.IDLE
+
+
+def _dropped(conn: psycopg.AsyncConnection[Any]) -> bool:
+    """Whether the server closed idle ``conn``: its socket is readable (an error message, or
+    the end of the stream) although no statement runs."""
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (psycopg.Error, OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 async def _close(conn: psycopg.AsyncConnection[Any]) -> None:

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from gis.engine import app_database_url, create_engine, database_url
+from gis.engine import app_database_url, create_engine, database_url, replica_urls
 from grid.privacy import Keyring
 from services.ogcapi import config, pygeoapi_patches
 from services.ogcapi.pool import AsyncPool, connect_kwargs
@@ -34,6 +35,8 @@ from services.settings import OgcSettings, Settings
 
 if TYPE_CHECKING:
     from pygeoapi.api import API
+
+    from services.readrouting import NodeSet
 
 RECHECK_S: Final = 2.0
 SYNC_POOL_SIZE: Final = 4
@@ -72,10 +75,36 @@ def ogc_engine(settings: Settings, pool_size: int | None = None, owner: bool = F
     )
 
 
-def ogc_pool(engine: Engine, ogc: OgcSettings) -> AsyncPool:
-    """The feature routes' async pool, to the database of ``engine``:
-    ``ONEMAP_OGC_POOL_SIZE`` connections per worker."""
-    return AsyncPool(connect_kwargs(engine, session_options(ogc)), ogc.pool_size)
+def read_nodes(settings: Settings, engine: Engine) -> NodeSet | None:
+    """The primary (``engine``'s database) and the replicas of ``ONEMAP_DB_REPLICAS``, as
+    ``engine`` logs in; None without replicas (every read on the primary)."""
+    from services.readrouting import Node, NodeSet
+
+    urls = replica_urls(engine.url, settings.replicas)
+    if not urls:
+        return None
+    primary = Node("primary", engine.url, connect_kwargs(engine, ""))
+    replicas = [
+        Node(f"replica-{i}", url, connect_kwargs(engine, "", url))
+        for i, url in enumerate(urls, start=1)
+    ]
+    return NodeSet(primary, replicas, settings.replicas)
+
+
+def _pool(engine: Engine, options: str, size: int, nodes: NodeSet | None) -> AsyncPool:
+    """``size`` connections to ``engine``'s database, and as many to each replica."""
+    if nodes is None:
+        return AsyncPool(connect_kwargs(engine, options), size)
+    from services.readrouting import RoutedPool
+
+    replicas = {n.name: connect_kwargs(engine, options, n.url) for n in nodes.replicas}
+    return RoutedPool(connect_kwargs(engine, options), size, nodes, replicas)
+
+
+def ogc_pool(engine: Engine, ogc: OgcSettings, nodes: NodeSet | None = None) -> AsyncPool:
+    """The feature routes' async pool, to the database of ``engine`` (and its replicas):
+    ``ONEMAP_OGC_POOL_SIZE`` connections per worker (per node)."""
+    return _pool(engine, session_options(ogc), ogc.pool_size, nodes)
 
 
 def tile_session_options(ogc: OgcSettings) -> str:
@@ -85,9 +114,10 @@ def tile_session_options(ogc: OgcSettings) -> str:
     return f"{session_options(ogc)} -c max_parallel_workers_per_gather=0"
 
 
-def tile_pool(engine: Engine, ogc: OgcSettings) -> AsyncPool:
-    """The vector tiles' async pool: ``ONEMAP_OGC_TILE_POOL_SIZE`` connections per worker."""
-    return AsyncPool(connect_kwargs(engine, tile_session_options(ogc)), ogc.tile_pool_size)
+def tile_pool(engine: Engine, ogc: OgcSettings, nodes: NodeSet | None = None) -> AsyncPool:
+    """The vector tiles' async pool: ``ONEMAP_OGC_TILE_POOL_SIZE`` connections per worker
+    (per node)."""
+    return _pool(engine, tile_session_options(ogc), ogc.tile_pool_size, nodes)
 
 
 class OgcService:
@@ -106,8 +136,10 @@ class OgcService:
         self.keyring: Callable[[], Keyring] = functools.cache(
             lambda: Keyring.from_settings(settings.privacy)
         )
-        self.pool = ogc_pool(self.engine, self.ogc)
-        self.tile_pool = tile_pool(self.engine, self.ogc)
+        self.nodes = read_nodes(settings, self.engine)
+        """The replicas the feature and tile routes read from (services/readrouting)."""
+        self.pool = ogc_pool(self.engine, self.ogc, self.nodes)
+        self.tile_pool = tile_pool(self.engine, self.ogc, self.nodes)
         self.tile_cache = TileCache.of_megabytes(self.ogc.tile_cache_mb)
         """Vector tiles of public collections, checked against the change stamps."""
         self.engine_key = f"onemap-{id(self):x}"
@@ -132,6 +164,8 @@ class OgcService:
         """Close the async pool's connections, then the engine (at shutdown)."""
         await self.pool.close()
         await self.tile_pool.close()
+        if self.nodes is not None:
+            await self.nodes.close()
         self.close()
 
     # --- registry -------------------------------------------------------------------------
@@ -143,7 +177,12 @@ class OgcService:
             return self._registry
         with self._lock:
             self._checked = time.monotonic()
-            stamp = (config.stamp_time(self.directory), fingerprint(self.engine))
+            try:
+                stamp = (config.stamp_time(self.directory), fingerprint(self.engine))
+            except OperationalError:
+                if self._registry is None:
+                    raise
+                return self._registry  # the primary is down: what it published stands
             if self._registry is None or stamp != self._stamp:
                 self._stamp = stamp
                 self._rebuild()
