@@ -55,6 +55,27 @@ def _last_commit(dsn: str) -> tuple[dt.datetime | None, str | None]:
     return (row[0], row[1]) if row else (None, None)
 
 
+def _restored_commit(dsn: str, live_xid: str | None) -> tuple[dt.datetime | None, bool]:
+    """The newest commit restored, and whether the live cluster's newest is among them.
+
+    A commit made before the backup started is in the backup, not in the WAL replayed, so
+    the restored cluster's own "last committed" misses it: it is looked up by its xid.
+    """
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        if live_xid is not None:
+            try:
+                query = "SELECT pg_xact_commit_timestamp(%s::xid)"
+                found = conn.execute(query, (live_xid,)).fetchone()
+            except psycopg.Error:  # an xid the restored cluster never saw
+                found = None
+            if found is not None and found[0] is not None:
+                return found[0], True
+        last = conn.execute(_LAST_COMMIT).fetchone()
+    return (last[0] if last else None), False
+
+
 def drill(
     repo: Repository,
     scratch: Path,
@@ -64,7 +85,7 @@ def drill(
     """Run the drill into ``scratch`` (removed afterwards); the report as a dict."""
     server = repo.server
     database = server.settings.pg_database
-    backups = repo.list()
+    backups = repo.backups()
     if not backups:
         raise BackupError("there is no backup to drill: run `onemap backup create` first")
     port = port or free_port(server.port + 1)
@@ -82,7 +103,7 @@ def drill(
         step("summing the restored tables")
         restored_dsn = connect(repo, port, database)
         restored, _ = table_sums(restored_dsn)
-        restored_commit, restored_xid = _last_commit(restored_dsn)
+        restored_commit, same = _restored_commit(restored_dsn, live_xid)
     finally:
         step("removing the scratch cluster")
         remove(repo, scratch.absolute())
@@ -101,7 +122,7 @@ def drill(
         "rpo_seconds": rpo,
         "live_last_commit": live_commit,
         "restored_last_commit": restored_commit,
-        "same_last_transaction": live_xid is not None and live_xid == restored_xid,
+        "same_last_transaction": same,
         "tables": len(live),
         "rows": sum(s.rows for s in live.values()),
         "unlogged_tables": unlogged,

@@ -80,7 +80,7 @@ class Repository:
         self.ensure_stanza()
         with self._watch(progress):
             self.run("backup", f"--type={kind}", f"--repo={repo}")
-        backups = [b for b in self.list() if b.repo == repo]
+        backups = [b for b in self.backups() if b.repo == repo]
         return backups[-1]
 
     @contextmanager
@@ -113,7 +113,7 @@ class Repository:
         value: list[dict[str, Any]] = json.loads(result.stdout or "[]")
         return value
 
-    def list(self) -> list[BackupInfo]:
+    def backups(self) -> list[BackupInfo]:
         """Every backup in both repositories, oldest first."""
         found = []
         for stanza in self._info():

@@ -161,9 +161,9 @@ def _wait_promoted(repo: Repository, data_dir: Path, port: int, timeout: float =
                     return
         except psycopg.OperationalError:
             if not (data_dir / "postmaster.pid").exists():
-                raise BackupError(
-                    f"the restored cluster stopped during recovery: {_log_tail(data_dir / 'server.log')}"
-                ) from None
+                cause = _log_tail(data_dir / "server.log")
+                message = f"the restored cluster stopped during recovery: {cause}"
+                raise BackupError(message) from None
         if time.monotonic() > deadline:
             raise BackupError(f"recovery did not end within {timeout:.0f} s: see {data_dir}")
         time.sleep(0.3)
