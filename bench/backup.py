@@ -99,11 +99,11 @@ def measure(options: argparse.Namespace, console: Console) -> dict[str, Any]:
     }
     console.print("[bold]bench backup[/]: the large city in a cluster of its own")
     server = _server(options.process_max)
+    repo = Repository(server, server.backup)
+    repo.ensure_stanza()  # before the load: until it exists, WAL piles up unarchived
     admin = create_engine(server.url("postgres"), isolation_level="AUTOCOMMIT")
     _, data = ogc.prepare(SCALE, admin, server)
     admin.dispose()
-    repo = Repository(server, server.backup)
-    repo.ensure_stanza()
     bin_dir = find_bin_dir()
     env = {"PGHOST": "127.0.0.1", "PGPASSWORD": server.password(), "PGUSER": "onemap"}
     with psycopg.connect(connect(repo, server.port, DATABASE)) as conn:

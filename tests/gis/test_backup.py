@@ -61,6 +61,9 @@ def repo(base: Path) -> Iterator[Repository]:
     settings = DatabaseSettings(home=base / "home", pg_port=BASE_PORT)
     server = LocalServer(settings, BackupSettings(dir=base / "backup", process_max=2))
     server.start()
+    assert server.backup is not None
+    repository = Repository(server, server.backup)
+    repository.ensure_stanza()
     try:
         engine = create_engine(server.url())
         upgrade(engine)
@@ -68,8 +71,6 @@ def repo(base: Path) -> Iterator[Repository]:
         with engine.begin() as conn:
             load_sample(conn, ROOT / "data" / "samples" / "small", keyring, replace=False)
         engine.dispose()
-        assert server.backup is not None
-        repository = Repository(server, server.backup)
         for n in (1, 2):
             repository.backup("full", n)
         yield repository
