@@ -173,10 +173,13 @@ def restore(
 
 def _rpo(report: dict[str, Any]) -> str:
     if report["same_last_transaction"]:
-        return "0 s (the live cluster's newest transaction was restored)"
+        return f"0 s (the live cluster's newest commit, {report['live_last_commit']}, restored)"
     if report["rpo_seconds"] is None:
         return "unknown (no commit timestamps)"
-    return f"{report['rpo_seconds']:.1f} s"
+    return (
+        f"{report['rpo_seconds']:.1f} s (newest commit restored "
+        f"{report['restored_last_commit']}, live {report['live_last_commit']})"
+    )
 
 
 @app.command()
@@ -210,8 +213,7 @@ def drill(
             f"drill {verdict}: backup {report['backup']}, {report['tables']} tables and "
             f"{report['rows']:,} rows compared, {len(report['mismatches'])} differ\n"
             f"RTO {report['rto_seconds']:.1f} s (restore {report['restore_seconds']:.1f} s, "
-            f"recovery {report['recovery_seconds']:.1f} s); RPO {_rpo(report)} (newest commit "
-            f"restored {report['restored_last_commit']}, live {report['live_last_commit']})"
+            f"recovery {report['recovery_seconds']:.1f} s); RPO {_rpo(report)}"
         )
         for m in report["mismatches"]:
             out.print(f"[red]✗[/] {m['table']}: live {m['live']}, restored {m['restored']}")
