@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from gis.backup import _run
@@ -69,42 +66,13 @@ class Repository:
                 "and `onemap db start` (ONEMAP_BACKUP_ARCHIVE must be true)"
             )
 
-    def backup(
-        self,
-        kind: BackupType = "full",
-        repo: int = 1,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> BackupInfo:
-        """Take a backup of ``kind`` into ``repo``; ``progress(done, total)`` in bytes."""
+    def backup(self, kind: BackupType = "full", repo: int = 1) -> BackupInfo:
+        """Take a backup of ``kind`` into ``repo`` (pgBackRest 2.45 reports no progress)."""
         self.require_archiving()
         self.ensure_stanza()
-        with self._watch(progress):
-            self.run("backup", f"--type={kind}", f"--repo={repo}")
+        self.run("backup", f"--type={kind}", f"--repo={repo}")
         backups = [b for b in self.backups() if b.repo == repo]
         return backups[-1]
-
-    @contextmanager
-    def _watch(self, progress: Callable[[int, int], None] | None) -> Iterator[None]:
-        """Poll pgBackRest's lock for the bytes copied while a backup runs."""
-        if progress is None:
-            yield
-            return
-        done = threading.Event()
-
-        def poll() -> None:
-            while not done.wait(1.0):
-                lock = self._info(check=False)
-                held = lock[0].get("status", {}).get("lock", {}).get("backup", {}) if lock else {}
-                if held.get("held") and held.get("size"):
-                    progress(int(held.get("size-cplt", 0)), int(held["size"]))
-
-        thread = threading.Thread(target=poll, daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            done.set()
-            thread.join()
 
     def _info(self, check: bool = True) -> list[dict[str, Any]]:
         result = self.run("info", "--output=json", check=check)

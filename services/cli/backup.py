@@ -12,8 +12,6 @@ from services.cli._common import console, out, settings
 from services.cli.output import JSON, emit_json, progress_bar
 
 if TYPE_CHECKING:
-    from rich.progress import TaskID
-
     from gis.backup import Repository
 
 app = typer.Typer(
@@ -65,12 +63,9 @@ def create(
     made = []
     with progress_bar() as progress:
         for n in (repo,) if repo else REPOS:
+            # pgBackRest 2.45 does not say how far a backup is: the bar pulses, the time runs.
             task = progress.add_task(f"{kind} backup into repo{n}", total=None)
-
-            def advance(done: int, total: int, task: TaskID = task) -> None:
-                progress.update(task, completed=done, total=total)
-
-            info = repository.backup(kind, n, advance)  # type: ignore[arg-type]
+            info = repository.backup(kind, n)  # type: ignore[arg-type]
             progress.update(task, completed=1, total=1)
             made.append(info)
     if as_json:
