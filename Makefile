@@ -11,7 +11,7 @@ SAMPLE   ?= data/samples/small
 HOST     ?= 127.0.0.1
 PORT     ?= 8000
 # OS packages the platform needs; each is installed only when missing.
-OS_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-contrib fonts-noto-cjk gdal-bin chromium chromium-driver python3-qgis
+OS_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-contrib pgbackrest fonts-noto-cjk gdal-bin chromium chromium-driver python3-qgis
 
 .PHONY: help os-deps venv install vendor demo test lint typecheck pytest bench db-start db-stop clean
 

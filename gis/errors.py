@@ -75,3 +75,7 @@ class OutOfAreaError(GisError):
 
 class FitError(GisError):
     """Local parameters cannot be fitted: too few or degenerate points, or residuals too big."""
+
+
+class BackupError(GisError):
+    """A backup, restore or drill cannot be done; the message names the cause and the fix."""

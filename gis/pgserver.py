@@ -22,13 +22,16 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy.engine import URL
 
 from gis.errors import DatabaseError
 from gis.pgroles import SERVER_LOGIN, ensure_login, read_secret, secret_file
 from gis.settings import DatabaseSettings
+
+if TYPE_CHECKING:
+    from gis.backup.settings import BackupSettings
 
 SUPERUSER = "onemap"
 _OS_USER_WHEN_ROOT = "postgres"
@@ -76,8 +79,9 @@ class LocalServer:
     creating an existing database does nothing.
     """
 
-    def __init__(self, settings: DatabaseSettings) -> None:
+    def __init__(self, settings: DatabaseSettings, backup: BackupSettings | None = None) -> None:
         self.settings = settings
+        self.backup = backup  # given, ``start`` turns WAL archiving on (gis/backup/config.py)
         self.home = settings.home.absolute()
         self.link = settings.data_dir
         self.port = settings.pg_port
@@ -289,6 +293,10 @@ class LocalServer:
                 f"server programs found are version {bin_version}: set ONEMAP_PG_BIN to the "
                 f"PostgreSQL {cluster_version} bin directory, or move the old cluster away"
             )
+        if self.backup is not None:
+            from gis.backup.config import configure_archiving
+
+            configure_archiving(self, self.backup)
         if self._pid() is not None:
             running_port = self._running_port()
             if running_port is not None and running_port != self.port:

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gis.backup.settings import BackupSettings
 from gis.settings import DatabaseSettings, ReplicaSettings
 from grid.settings import GridSettings, PrivacySettings
 from layers.settings import PlanSettings
@@ -322,3 +323,4 @@ class Settings:
     basemap_cache: BasemapCacheSettings = field(default_factory=BasemapCacheSettings)
     basemap_imagery: BasemapImagerySettings = field(default_factory=BasemapImagerySettings)
     processes: ProcessSettings = field(default_factory=ProcessSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from services.cli import basemap, crs, db, grid, keys, ogc, plans, samples, serve
+from services.cli import backup, basemap, crs, db, grid, keys, ogc, plans, samples, serve
 from services.cli._common import known_errors, print_error
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.add_typer(backup.app, name="backup")
 app.add_typer(basemap.app, name="basemap")
 app.add_typer(crs.app, name="crs")
 app.add_typer(db.app, name="db")

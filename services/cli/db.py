@@ -25,7 +25,8 @@ def start() -> None:
     from gis.pgserver import LocalServer
 
     _local_only("start")
-    server = LocalServer(settings().database)
+    config = settings()
+    server = LocalServer(config.database, config.backup)
     was_running = server.status().running
     status = server.start()
     verb = "already running" if was_running else "started"
@@ -33,6 +34,18 @@ def start() -> None:
         f"PostgreSQL {status.version} {verb} on 127.0.0.1:{status.port} (pid {status.pid}), "
         f"data in {status.data_dir}"
     )
+    if config.backup.archive:
+        from gis.backup import Repository
+        from gis.errors import BackupError
+
+        repo = Repository(server, config.backup)
+        repo.ensure_stanza()
+        try:
+            repo.require_archiving()
+        except BackupError as exc:  # running since before archiving was set up
+            console.print(f"[yellow]warning:[/] {exc}")
+        else:
+            console.print(f"WAL archived to {repo.paths.repo1} and {repo.paths.repo2}")
 
 
 @app.command()

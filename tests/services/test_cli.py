@@ -11,6 +11,12 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 
 COMMANDS = [
     [],
+    ["backup"],
+    ["backup", "create"],
+    ["backup", "list"],
+    ["backup", "verify"],
+    ["backup", "restore"],
+    ["backup", "drill"],
     ["db"],
     ["db", "start"],
     ["db", "stop"],
