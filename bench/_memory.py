@@ -6,10 +6,12 @@ the proportional set size (``Pss:`` of ``/proc/PID/smaps_rollup``, in MB) summed
 - the *roots* (by default this process) and all their descendant processes (a worker pool,
   a baseline's subprocess), except PostgreSQL processes (the sampler is a thread of this
   process);
-- the PostgreSQL backends of the databases named with :meth:`Sampler.watch_database` (a
-  bench database no one else uses: every session on it works on the run, whichever process
-  opened it), those named with :meth:`Sampler.watch_backend`, and the parallel workers
-  serving them (``postgres: parallel worker for PID N``).
+- the PostgreSQL backends of the databases named with :meth:`Sampler.watch_database` in
+  one cluster (a bench database no one else uses: every session on it works on the run,
+  whichever process opened it), those named with :meth:`Sampler.watch_backend`, and the
+  parallel workers serving them (``postgres: parallel worker for PID N``). Other clusters
+  on the machine may hold databases of the same name: only the children of the given
+  postmaster count.
 
 PSS, not RSS: RSS counts PostgreSQL's shared buffers in full in every process that touched
 them, so summing RSS over a backend and its parallel workers would count them twice; PSS
@@ -30,7 +32,15 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-__all__ = ["Sample", "Sampler", "backend_database", "descendants", "parallel_leader", "pss_mb"]
+__all__ = [
+    "Sample",
+    "Sampler",
+    "backend_database",
+    "descendants",
+    "parallel_leader",
+    "parent",
+    "pss_mb",
+]
 
 PROC = Path("/proc")
 _LEADER = re.compile(r"parallel worker for PID (\d+)")
@@ -82,6 +92,15 @@ def backend_database(cmdline: str) -> str | None:
     if found is None or cmdline.startswith(("postgres: parallel ", "postgres: autovacuum ")):
         return None
     return found.group(1)
+
+
+def parent(pid: int) -> int | None:
+    """The parent of a process (a backend's is its cluster's postmaster)."""
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    return int(stat[stat.rfind(")") + 2 :].split()[1])
 
 
 def _table() -> dict[int, tuple[int, str]]:
@@ -139,6 +158,7 @@ class Sampler:
         self.samples: list[Sample] = []
         self._backends: set[int] = set()
         self._databases: set[str] = set()
+        self._postmasters: set[int] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pss-sampler", daemon=True)
 
@@ -146,14 +166,17 @@ class Sampler:
         """Count this PostgreSQL backend and its parallel workers from now on."""
         self._backends.add(pid)
 
-    def watch_database(self, name: str) -> None:
-        """Count every client backend on database ``name`` and its parallel workers."""
+    def watch_database(self, name: str, postmaster: int) -> None:
+        """Count every client backend on database ``name`` of the cluster whose postmaster
+        is ``postmaster``, and their parallel workers."""
         self._databases.add(name)
+        self._postmasters.add(postmaster)
 
     def forget(self) -> None:
         """Stop counting backends and databases (the roots stay)."""
         self._backends.clear()
         self._databases.clear()
+        self._postmasters.clear()
 
     def start(self) -> Sampler:
         self._thread.start()
@@ -180,7 +203,12 @@ class Sampler:
         }
         backends = set(self._backends) & set(table)
         if backends or self._databases:
-            lines = {p: _cmdline(p) for p, (_, name) in table.items() if name == "postgres"}
+            masters = self._postmasters | {table[b][0] for b in backends}
+            lines = {
+                p: _cmdline(p)
+                for p, (ppid, name) in table.items()
+                if name == "postgres" and ppid in masters
+            }
             watched = self._databases
             backends |= {p for p, line in lines.items() if backend_database(line) in watched}
             backends |= {p for p, line in lines.items() if parallel_leader(line) in backends}

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from bench import _memory as memory
 from bench import _plans_setup as setup
 from bench._memory import Sampler
 
@@ -129,6 +130,16 @@ def features(conn: Connection) -> int:
     )
 
 
+def _watch(sampler: Sampler, conn: Connection, database: str) -> None:
+    """Count every session on ``database`` of this connection's cluster."""
+    backend = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+    conn.commit()
+    sampler.watch_backend(backend)
+    postmaster = memory.parent(backend)
+    if postmaster is not None:
+        sampler.watch_database(database, postmaster)
+
+
 def _memory(sampler: Sampler, t0: float, t1: float) -> dict[str, Any] | None:
     peak = sampler.peak(t0, t1)
     if peak is None:
@@ -148,8 +159,8 @@ def from_files(
     setup.warm(city)
     trim()
     sampler.forget()
-    sampler.watch_database(database)
     with engine.connect() as conn:
+        _watch(sampler, conn, database)
         t0 = time.monotonic()
         imported = import_both(conn, city, processes)
         run = conflict_run(conn, processes)
@@ -167,8 +178,8 @@ def analysis(engine: Engine, database: str, processes: int, sampler: Sampler) ->
     """One run on layers already imported and settled: the analysis alone."""
     trim()
     sampler.forget()
-    sampler.watch_database(database)
     with engine.connect() as conn:
+        _watch(sampler, conn, database)
         t0 = time.monotonic()
         run = conflict_run(conn, processes)
         t1 = time.monotonic()

@@ -77,10 +77,17 @@ def test_a_database_backend_and_its_parallel_worker_are_counted(database_url: UR
     engine = create_engine(database_url)
     sampler = memory.Sampler(roots=[], interval=0.01)
     assert sampler.sample().processes == 0
-    sampler.watch_database(str(database_url.database))
     seen: list[int] = []
     try:
         with engine.connect() as conn:
+            backend = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            postmaster = memory.parent(backend)
+            assert postmaster is not None
+            sampler.watch_database(str(database_url.database), postmaster + 10**7)  # not it
+            assert sampler.sample().processes == 0
+            sampler.forget()
+            sampler.watch_database(str(database_url.database), postmaster)
+            assert sampler.sample().processes == 1
             conn.execute(text("SET force_parallel_mode = on"))
             conn.execute(text("SET max_parallel_workers_per_gather = 1"))
 
