@@ -4,8 +4,9 @@ virtualenv, one core) and ``ogr2ogr`` into PostGIS.
 geopandas lives in ``.onemap/bench-venv/geopandas`` (installed on first use, never in
 ``.venv``). It runs with every thread pool it might use held to one thread
 (``OMP_NUM_THREADS`` …, ``GDAL_NUM_THREADS``); shapely and GEOS compute on one core anyway,
-and its reported CPU time ≈ its wall time shows it. Its memory is sampled from this process
-(bench/_memory.py, the subprocess and its descendants) over the windows it reports.
+and its CPU time (its own ``time.process_time()``) ≈ its wall time shows it on a quiet
+machine. Its memory and CPU are also sampled from this process as ours are (bench/_memory.py:
+the subprocess and its descendants) over the windows it reports.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def geopandas(mode: str, city: setup.City, repeat: int = 1) -> dict[str, Any]:
             else {
                 "peak_mb": round(peak.total_mb, 1),
                 "processes": peak.processes,
+                "cpu_s": sampler.cpu(run["t0"], run["t1"]),
             }
         )
     return found

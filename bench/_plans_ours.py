@@ -149,6 +149,7 @@ def _memory(sampler: Sampler, t0: float, t1: float) -> dict[str, Any] | None:
         "client_mb": round(peak.client_mb, 1),
         "database_mb": round(peak.database_mb, 1),
         "processes": peak.processes,
+        "cpu_s": sampler.cpu(t0, t1),
     }
 
 

@@ -22,6 +22,11 @@ def _peak(runs: list[dict[str, Any]]) -> float | None:
     return max(peaks) if peaks else None
 
 
+def _cpu(runs: list[dict[str, Any]]) -> float | None:
+    """Median CPU seconds of everything counted over each run (bench/_memory.py)."""
+    return median([r["memory"]["cpu_s"] for r in runs if (r.get("memory") or {}).get("cpu_s")])
+
+
 def check(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
     """Patches per type equal and areas within :data:`AREA_TOLERANCE`; the differences."""
     rows = []
@@ -54,11 +59,13 @@ def summary(city: dict[str, Any], targets: bool) -> dict[str, Any]:
         s["analysis"][f"ours_{n}"] = {
             "median_s": median([r["seconds"] for r in runs]),
             "peak_mb": _peak(runs),
+            "cpu_s": _cpu(runs),
         }
     for n, runs in ours["from_files"].items():
         s["from_files"][f"ours_{n}"] = {
             "median_s": median([r["seconds"] for r in runs]),
             "peak_mb": _peak(runs),
+            "cpu_s": _cpu(runs),
         }
         imports = [r["import"] for r in runs]
         s["import"][f"ours_{n}"] = {
@@ -70,6 +77,7 @@ def summary(city: dict[str, Any], targets: bool) -> dict[str, Any]:
         s["analysis"]["geopandas"] = {
             "median_s": median([r["seconds"] for r in analysis["runs"]]),
             "peak_mb": _peak(analysis["runs"]),
+            "cpu_s": _cpu(analysis["runs"]),
         }
     files = [f for f in gp.get("files", []) if "runs" in f]
     if files:
@@ -77,6 +85,7 @@ def summary(city: dict[str, Any], targets: bool) -> dict[str, Any]:
         s["from_files"]["geopandas"] = {
             "median_s": median([r["seconds"] for r in runs]),
             "peak_mb": _peak(runs),
+            "cpu_s": _cpu(runs),
         }
     ogr = [o for o in city.get("ogr2ogr", []) if "seconds" in o]
     if ogr:
@@ -158,6 +167,7 @@ def flat(results: dict[str, Any]) -> dict[str, object]:
                 if side.get("vs_geopandas") is not None:
                     out[f"{name} {part} {key} × geopandas"] = side["vs_geopandas"]
                 out[f"{name} {part} {key} peak MB"] = side.get("peak_mb")
+                out[f"{name} {part} {key} CPU s"] = side.get("cpu_s")
         for key, side in s["import"].items():
             out[f"{name} import {key} features/s"] = side.get("features_per_s")
         mine = s["import"].get(f"ours_{n}", {})
@@ -188,6 +198,10 @@ def _city(name: str, city: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {label.split(',')[0]}, peak MB | {_n(one.get('peak_mb'), 0)} | "
             f"{_n(all_.get('peak_mb'), 0)} | {_n(gp.get('peak_mb'), 0)} | |"
+        )
+        lines.append(
+            f"| {label.split(',')[0]}, CPU s | {_n(one.get('cpu_s'))} | "
+            f"{_n(all_.get('cpu_s'))} | {_n(gp.get('cpu_s'))} | |"
         )
     i = s["import"]
     lines += [
@@ -281,7 +295,8 @@ def markdown(results: dict[str, Any]) -> str:
         "runs on one core (one process, thread pools held to 1). Memory: the peak of the "
         "summed PSS of everything working on the run, sampled every 20 ms (ours: this "
         "process and its children, and the database's backends and parallel workers; "
-        "geopandas: its process).",
+        "geopandas: its process). CPU s: the CPU time of the same processes over the run "
+        "(median), which other load on the machine does not inflate as much as wall time.",
         "",
     ]
     for name, city in results["cities"].items():

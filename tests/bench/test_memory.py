@@ -53,6 +53,20 @@ def test_a_child_and_its_memory_are_counted_and_the_window_peak_found() -> None:
     assert sampler.peak(t1 + 10, t1 + 20) is None
 
 
+def test_cpu_of_a_busy_child_is_counted_and_an_idle_one_is_not() -> None:
+    busy = "import time\nend = time.process_time() + 0.6\nwhile time.process_time() < end: pass\n"
+    with memory.Sampler(interval=0.01) as sampler:
+        t0 = time.monotonic()
+        subprocess.run([sys.executable, "-c", busy], check=True)
+        t1 = time.monotonic()
+        time.sleep(0.3)
+        t2 = time.monotonic()
+    used = sampler.cpu(t0, t1)
+    assert used is not None and 0.5 < used < 0.6 + (t1 - t0)
+    idle = sampler.cpu(t1 + 0.05, t2)
+    assert idle is not None and idle < 0.1
+
+
 def test_descendants_follow_parents_only_down() -> None:
     table = {1: (0, "init"), 10: (1, "bench"), 11: (10, "worker"), 12: (11, "sub"), 13: (1, "x")}
     assert memory.descendants([10], table) == {10, 11, 12}

@@ -19,7 +19,8 @@ def test_check_wants_equal_patches_and_areas_within_a_thousandth() -> None:
 
 
 def _run(seconds: float, peak: float) -> dict[str, Any]:
-    return {"seconds": seconds, "types": TYPES, "chunks": [], "memory": {"peak_mb": peak}}
+    memory = {"peak_mb": peak, "cpu_s": seconds * 1.5}
+    return {"seconds": seconds, "types": TYPES, "chunks": [], "memory": memory}
 
 
 def _city(ours_all: float, gp: float) -> dict[str, Any]:
@@ -49,7 +50,12 @@ def _city(ours_all: float, gp: float) -> dict[str, Any]:
 def test_summary_ratios_memory_and_verdicts() -> None:
     city = _city(ours_all=2.0, gp=10.0)
     s = report.summary(city, targets=True)
-    assert s["analysis"]["ours_1"] == {"median_s": 4.5, "peak_mb": 120, "vs_geopandas": 2.22}
+    assert s["analysis"]["ours_1"] == {
+        "median_s": 4.5,
+        "peak_mb": 120,
+        "cpu_s": 6.75,
+        "vs_geopandas": 2.22,
+    }
     assert s["analysis"]["ours_2"]["vs_geopandas"] == 5.0
     assert s["from_files"]["ours_2"]["vs_geopandas"] == 1.17
     assert s["import"]["ogr2ogr"]["features_per_s"] == 500
