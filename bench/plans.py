@@ -64,6 +64,13 @@ def _options(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--cities", default="small,large", help="comma list of small, large (default both)"
     )
+    parser.add_argument(
+        "--parts",
+        choices=["all", "analysis"],
+        default="all",
+        help="analysis: one import (all cores) and the analysis-only figures, no from-files "
+        "repeats, ogr2ogr or geopandas from files (a quicker look; cannot pass)",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     options = parser.parse_args(list(argv))
     cities = [c for c in options.cities.split(",") if c]
@@ -88,7 +95,7 @@ def _orders(cores: int, repeats: int) -> list[list[int]]:
 
 
 def _city(
-    local: Any, city: setup.City, skip: set[str], progress: Progress, task: Any
+    local: Any, city: setup.City, skip: set[str], progress: Progress, task: Any, parts: str
 ) -> dict[str, Any]:
     cores, repeats = os.cpu_count() or 1, _repeats()
     name = f"plans_bench_{city.name}"
@@ -104,7 +111,7 @@ def _city(
 
     with Sampler() as sampler:
         engine = None
-        for order in _orders(cores, repeats):
+        for order in _orders(cores, repeats) if parts == "all" else [[cores]]:
             for n in order:
                 step(f"from files, {n} process(es)")
                 if engine is not None:
@@ -126,6 +133,8 @@ def _city(
                     ours.analysis(engine, name, n, sampler)
                 )
                 progress.advance(task)
+    if parts == "analysis":
+        skip = skip | {"ogr2ogr", "geopandas files"}
     if "ogr2ogr" not in skip:
         found["ogr2ogr"] = []
         url = local.url(name)
@@ -143,7 +152,7 @@ def _city(
         found["geopandas"] = {"analysis": baselines.geopandas("analysis", city, repeats)}
         progress.advance(task, repeats)
         found["geopandas"]["files"] = []
-        for _ in range(repeats):
+        for _ in range(repeats if "geopandas files" not in skip else 0):
             step("geopandas, from files")
             setup.warm(city)
             found["geopandas"]["files"].append(baselines.geopandas("files", city))
@@ -162,6 +171,7 @@ def measure(options: argparse.Namespace, console: Console) -> dict[str, Any]:
             "repeats": repeats,
             "processes": sorted({1, cores}),
             "cities": options.cities,
+            "parts": options.parts,
             "skip": sorted(skip),
         },
         "cities": {},
@@ -180,7 +190,7 @@ def measure(options: argparse.Namespace, console: Console) -> dict[str, Any]:
         local = setup.server()
         setup.make_base(local)
         for city in cities:
-            results["cities"][city.name] = _city(local, city, skip, progress, task)
+            results["cities"][city.name] = _city(local, city, skip, progress, task, options.parts)
             _write(results)
     results["machine"]["load_average_end"] = _load()
     return results
