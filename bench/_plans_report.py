@@ -293,7 +293,7 @@ def markdown(results: dict[str, Any]) -> str:
         + (f", at end {end}" if end else "")
         + f". Medians of {results['options']['repeats']} runs in one round. geopandas "
         "runs on one core (one process, thread pools held to 1). Memory: the peak of the "
-        "summed PSS of everything working on the run, sampled every 20 ms (ours: this "
+        "summed PSS of everything working on the run, read every 100 ms (ours: this "
         "process and its children, and the database's backends and parallel workers; "
         "geopandas: its process). CPU s: the CPU time of the same processes over the run "
         "(median), which other load on the machine does not inflate as much as wall time.",

@@ -23,10 +23,11 @@ the two alternating from run to run:
 The geopandas baseline (bench/_plans_geopandas.py) is filtered to the class pairs the rules
 use, runs on one core, and its patches per type and areas are checked against ours (equal,
 within 0.1 %). Memory (bench/_memory.py) is the peak of the summed PSS of everything working
-on a run, sampled every 20 ms; CPU s the CPU time of the same processes over the run (on a
-shared machine it moves less than wall time). Targets, on the large city: analysis only ≥ 5× geopandas with
-all cores and ≥ 2.5× with one process; import ≥ 0.33× ogr2ogr's features/s. From files has
-no target. The process count goes to the engine through ``PlanSettings``: bench/_plans_setup.
+on a run, read every 100 ms; CPU s the CPU time of the same processes over the run (on a
+shared machine it moves less than wall time). Targets, on the large city: analysis only ≥ 5×
+geopandas with all cores and ≥ 2.5× with one process; import ≥ 0.33× ogr2ogr's features/s.
+From files has no target. The process count goes to the engine through ``PlanSettings``
+(bench/_plans_setup.py).
 
 ``python -m bench plans [--cities small,large] [--parts all|analysis] [--json]``. Results:
 ``.onemap/bench/plans-results.{json,md}``. ``ONEMAP_BENCH_PLANS_SKIP`` (comma list of
