@@ -135,6 +135,15 @@ def base_args(settings: BackupSettings, paths: Layout) -> list[str]:
     ]
 
 
+def archive_get_command(settings: BackupSettings, data_dir: Path) -> str:
+    """The ``restore_command`` that fetches WAL from the repositories for the cluster in
+    ``data_dir`` (a restored cluster, a replica falling back on the archive)."""
+    import shlex
+
+    args = [*base_args(settings, layout(settings)), f"--pg1-path={data_dir}"]
+    return " ".join(shlex.quote(a) for a in args) + ' archive-get %f "%p"'
+
+
 def _conf_quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 

@@ -108,12 +108,9 @@ def _pg_time(value: dt.datetime) -> str:
 
 
 def _restore_command(repo: Repository, data_dir: Path) -> str:
-    import shlex
+    from gis.backup.config import archive_get_command
 
-    from gis.backup.config import base_args
-
-    args = [*base_args(repo.settings, repo.paths), f"--pg1-path={data_dir}"]
-    return " ".join(shlex.quote(a) for a in args) + ' archive-get %f "%p"'
+    return archive_get_command(repo.settings, data_dir)
 
 
 def _start(bin_dir: Path, data_dir: Path, port: int) -> None:

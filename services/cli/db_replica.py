@@ -11,6 +11,7 @@ from services.cli.output import JSON, emit_json, progress_bar
 
 if TYPE_CHECKING:
     from gis.replica import Replicas, ReplicaStatus
+    from gis.replica_server import Replica
 
 app = typer.Typer(
     help="Streaming replicas of the local cluster: create, status, promote, start, stop, remove.",
@@ -52,7 +53,7 @@ def create(
     replicas = _replicas()
     chosen_name = name or replicas.default_name()
     chosen_port = port or replicas.default_port()
-    replicas.check_new(chosen_name, chosen_port, sync)
+    restore_command = _restore_command(replicas, replicas.check_new(chosen_name, chosen_port, sync))
     with progress_bar() as bar:
         task = bar.add_task(f"base backup → {chosen_name}", total=None)
 
@@ -61,13 +62,27 @@ def create(
 
         replica = replicas.create(
             chosen_name, chosen_port, sync=sync,
-            restore_command=settings().replicas.replica_restore_command, progress=advance,
+            restore_command=restore_command, progress=advance,
         )  # fmt: skip
     kind = "synchronous" if replica.sync else "asynchronous"
     console.print(
         f"replica {replica.name} ({kind}) streams from port {replica.primary_port} on "
         f"127.0.0.1:{replica.port}, slot {replica.slot}"
     )
+
+
+def _restore_command(replicas: Replicas, replica: Replica) -> str:
+    """The setting if given; else, where this machine archives WAL (``onemap db start``
+    with backups on), pgBackRest's ``archive-get`` from the repositories: the replica falls
+    back on the archive when streaming cannot give it a segment."""
+    from gis.backup.config import archive_get_command, layout
+
+    config = settings()
+    if config.replicas.replica_restore_command:
+        return config.replicas.replica_restore_command
+    if config.backup.archive and layout(config.backup).config.is_file():
+        return archive_get_command(config.backup, replicas.server(replica).data_dir)
+    return ""
 
 
 @app.command()

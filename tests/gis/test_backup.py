@@ -203,3 +203,50 @@ def test_verify_catches_a_corrupted_backup_file(repo: Repository) -> None:
     assert any(name in p and p.startswith("repo1:") for p in problems), problems
     assert result.returncode == 1 and '"ok": false' in result.stdout
     assert repo.verify() == []
+
+
+def test_a_replica_falls_back_on_the_archive_when_streaming_cannot_serve_it(
+    repo: Repository,
+) -> None:
+    """A replica made by ``onemap db replica create`` on an archiving machine gets
+    pgBackRest's ``archive-get`` as its ``restore_command``: with its slot gone and the WAL
+    it missed recycled on the primary, it still catches up, from the repositories."""
+    from sqlalchemy import URL
+
+    from gis.backup.config import archive_get_command
+    from gis.replica import Replicas
+    from tests.replica_support import scalar, until
+
+    replicas = Replicas(repo.server)
+    port = free_port(SCRATCH_PORT + 1, tries=5)
+    planned = replicas.check_new("archived", port)
+    command = archive_get_command(repo.settings, replicas.server(planned).data_dir)
+    assert "archive-get" in command
+    replica = replicas.create("archived", port, restore_command=command)
+    try:
+        replicas.stop(replica.name)
+        marker = secrets.token_hex(8)
+        with psycopg.connect(_dsn(repo), autocommit=True) as conn:
+            conn.execute("SELECT pg_drop_replication_slot(%s)", (replica.slot,))
+            conn.execute("CREATE TABLE IF NOT EXISTS public.fallback_probe (v text)")
+            conn.execute("INSERT INTO public.fallback_probe VALUES (%s)", (marker,))
+            for _ in range(3):  # the segments the replica needs leave pg_wal
+                conn.execute("SELECT pg_switch_wal()")
+                conn.execute("CHECKPOINT")
+        archive_now(repo)
+        replicas.start(replica.name)
+        url: URL = repo.server.url().set(port=port)
+        found = until(
+            lambda: scalar(url, "SELECT count(*) FROM public.fallback_probe WHERE v = :m",
+                           {"m": marker}) or None,
+            "the replica replays the archived change",
+        )  # fmt: skip
+        assert found == 1
+        log = "".join(
+            p.read_text(errors="replace") for p in replicas.server(replica).data_dir.rglob("*.log")
+        )
+        assert "restored log file" in log
+    finally:
+        replicas.remove(replica.name)
+        with psycopg.connect(_dsn(repo), autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS public.fallback_probe")
