@@ -68,11 +68,13 @@ demo: install
 	$(ONEMAP) samples load $(SAMPLE) --replace
 	$(ONEMAP) basemap seed --levels 8-11
 	$(ONEMAP) plans conflicts urban_plan landuse_plan > /dev/null  # the page shows the latest run
+	$(ONEMAP) backup create --type full  # WAL is archived from db start on; a first backup to recover from
 	@echo ""
 	@echo "  the map: http://$(HOST):$(PORT)/  (一张图: base maps, plans, grid, conflicts, site check)"
 	@echo "  health:  http://$(HOST):$(PORT)/health"
 	@echo "  OGC API: http://$(HOST):$(PORT)/ogc  (QGIS: Layer > Add Layer > Add WFS / OGC API - Features Layer)"
 	@echo "  WMTS:    http://$(HOST):$(PORT)/wmts/1.0.0/WMTSCapabilities.xml  (Tianditu paths: /vec_c/wmts, /DataServer?T=vec_c&x=&y=&l=)"
+	@echo "  backups: $(ONEMAP) backup list   (docs/operations-backup.md)"
 	@echo "  stop the database afterwards with: $(ONEMAP) db stop"
 	@echo ""
 	$(ONEMAP) serve --host $(HOST) --port $(PORT)
