@@ -20,7 +20,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -136,19 +136,7 @@ class LocalServer:
 
     def _run(self, args: Sequence[str | os.PathLike[str]], check: bool = True) -> str:
         """Run a PostgreSQL program, as ``postgres`` when we are root; return its output."""
-        user = _OS_USER_WHEN_ROOT if self._as_root else None
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
-        result = subprocess.run(
-            [str(a) for a in args],
-            cwd="/",
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-            user=user,
-            group=user,
-            extra_groups=[] if user else None,
-        )
+        result = run_as_cluster_user(args)
         if check and result.returncode != 0:
             output = (result.stderr or result.stdout).strip().splitlines()
             detail = output[-1] if output else f"exit code {result.returncode}"
@@ -408,6 +396,28 @@ class LocalServer:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+def run_as_cluster_user(
+    args: Sequence[str | os.PathLike[str]], env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a program as the user that owns the clusters (``postgres`` when we are root: the
+    server refuses to run as root, and its files must stay readable by it), from ``/`` with
+    a minimal environment plus ``env``; never raises on its exit status."""
+    user = _OS_USER_WHEN_ROOT if os.geteuid() == 0 else None
+    full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
+    full_env.update(env or {})
+    return subprocess.run(
+        [str(a) for a in args],
+        cwd="/",
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=False,
+        user=user,
+        group=user,
+        extra_groups=[] if user else None,
+    )
 
 
 def _check_identifier(name: str) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from gis.errors import BackupError
+from gis.pgserver import run_as_cluster_user
 
 CLUSTER_USER_WHEN_ROOT = "postgres"
 
@@ -55,20 +56,7 @@ def run(
     check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``args`` as the cluster user; on failure a `BackupError` with its last error line."""
-    user = CLUSTER_USER_WHEN_ROOT if os.geteuid() == 0 else None
-    full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
-    full_env.update(env or {})
-    result = subprocess.run(
-        [str(a) for a in args],
-        cwd="/",
-        env=full_env,
-        capture_output=True,
-        text=True,
-        check=False,
-        user=user,
-        group=user,
-        extra_groups=[] if user else None,
-    )
+    result = run_as_cluster_user(args, env)
     if check and result.returncode != 0:
         raise BackupError(f"{Path(args[0]).name} {_verb(args)} failed: {last_error(result)}")
     return result

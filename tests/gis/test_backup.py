@@ -236,11 +236,17 @@ def test_a_replica_falls_back_on_the_archive_when_streaming_cannot_serve_it(
         archive_now(repo)
         replicas.start(replica.name)
         url: URL = repo.server.url().set(port=port)
-        found = until(
-            lambda: scalar(url, "SELECT count(*) FROM public.fallback_probe WHERE v = :m",
-                           {"m": marker}) or None,
-            "the replica replays the archived change",
-        )  # fmt: skip
+
+        def replayed() -> int | None:
+            """1 once the replica has the row; None while it starts or has not got it."""
+            try:
+                found = scalar(url, "SELECT count(*) FROM public.fallback_probe WHERE v = :m",
+                               {"m": marker})  # fmt: skip
+            except Exception:  # starting up, or the table not replayed yet
+                return None
+            return int(found) or None
+
+        found = until(replayed, "the replica replays the archived change")
         assert found == 1
         log = "".join(
             p.read_text(errors="replace") for p in replicas.server(replica).data_dir.rglob("*.log")
