@@ -4,8 +4,9 @@ Built once by the CLI or ``create_app`` and passed down, never at import time.
 """
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -102,6 +103,11 @@ class DatabaseSettings(BaseSettings):
         return (self.home / self.pg_dir).absolute()
 
 
+def _port_as_text(value: object) -> object:
+    """A replica given as a JSON number (``[55446]``) is its port."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class ReplicaSettings(BaseSettings):
     """Streaming replicas: how the CLI builds them, how the app reads from them
     (``ONEMAP_DB_*``; docs/operations-replica.md).
@@ -130,7 +136,7 @@ class ReplicaSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ONEMAP_DB_", extra="ignore")
 
-    replicas: list[str] = Field(default_factory=list)
+    replicas: list[Annotated[str, BeforeValidator(_port_as_text)]] = Field(default_factory=list)
     replica_max_lag_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
     replica_max_lag_seconds: float = Field(default=5.0, ge=0)
     replica_check_interval: float = Field(default=1.0, gt=0, le=60)

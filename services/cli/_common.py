@@ -29,11 +29,48 @@ def database_errors() -> tuple[type[Exception], ...]:
 
 def known_errors() -> tuple[type[Exception], ...]:
     """The exceptions ``main`` prints as one sentence (:func:`describe`) instead of a traceback."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
     from gis.errors import GisError
     from grid.errors import GridError
     from layers.errors import LayerError
 
-    return (GisError, GridError, LayerError, *database_errors())
+    return (GisError, GridError, LayerError, ValidationError, SettingsError, *database_errors())
+
+
+def _settings_prefixes() -> dict[str, str]:
+    """Each settings class's name → its environment prefix (``DatabaseSettings`` →
+    ``ONEMAP_``), for naming the variable a bad value came from."""
+    from pydantic_settings import BaseSettings
+
+    found: dict[str, str] = {}
+    todo: list[type[BaseSettings]] = [BaseSettings]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        found[cls.__name__] = str(cls.model_config.get("env_prefix") or "")
+    return found
+
+
+def describe_invalid(exc: Exception) -> str:
+    """A settings or input validation error as one sentence: for a setting, the environment
+    variable, what is wrong and the value given."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError):  # SettingsError: a value that is not JSON
+        return f"a setting in the environment cannot be read: {_first_line(exc)}"
+    prefixes = _settings_prefixes()
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"])
+        if exc.title in prefixes and error["loc"]:
+            where = f"{prefixes[exc.title]}{str(error['loc'][0]).upper()}" + "".join(
+                f"[{p}]" for p in error["loc"][1:]
+            )
+        parts.append(f"{where}: {error['msg']} (got {error.get('input')!r})")
+    kind = "setting" if exc.title in prefixes else exc.title
+    return f"bad {kind} " + "; ".join(parts)
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -81,6 +118,11 @@ def database_failure(exc: BaseException) -> tuple[bool, str] | None:
 
 def describe(exc: BaseException) -> str:
     """The one sentence ``main`` prints for an exception of :func:`known_errors`."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    if isinstance(exc, ValidationError | SettingsError):
+        return describe_invalid(exc)
     failure = database_failure(exc)
     if failure is None:
         return str(exc)

@@ -60,6 +60,39 @@ def test_malformed_database_url_is_one_sentence(
     assert "Traceback" not in result.stdout + result.stderr
 
 
+BAD_SETTINGS = {
+    "not a number": ({"ONEMAP_PG_PORT": "abc"}, "ONEMAP_PG_PORT: Input should be a valid integer"),
+    "not a list": (
+        {"ONEMAP_DB_REPLICAS": "55446"},
+        "ONEMAP_DB_REPLICAS: Input should be a valid list",
+    ),
+    "not JSON": ({"ONEMAP_DB_REPLICAS": "[55446"}, "cannot be read"),
+    "a list item": (
+        {"ONEMAP_DB_REPLICAS": "[{}]"},
+        "ONEMAP_DB_REPLICAS[0]: Input should be a valid string",
+    ),
+}
+
+
+@pytest.mark.parametrize("env,problem", BAD_SETTINGS.values(), ids=BAD_SETTINGS.keys())
+def test_a_bad_setting_is_one_sentence_naming_the_variable(
+    onemap: Onemap, env: dict[str, str], problem: str
+) -> None:
+    result = onemap("db", "status", env=env)
+    assert result.returncode == 1
+    lines = _lines(result)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: ")
+    assert problem in lines[0]
+
+
+def test_a_replica_port_may_be_a_json_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gis.settings import ReplicaSettings
+
+    monkeypatch.setenv("ONEMAP_DB_REPLICAS", '[55446, "db2.example:5432"]')
+    assert ReplicaSettings().replicas == ["55446", "db2.example:5432"]
+
+
 @pytest.mark.parametrize("url,problem", MALFORMED.values(), ids=MALFORMED.keys())
 def test_malformed_database_url_fails_where_settings_are_built(url: str, problem: str) -> None:
     with pytest.raises(DatabaseError, match=problem) as raised:
