@@ -14,6 +14,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
 from bench import _memory as memory
+from gis.settings import DatabaseSettings
+from tests.conftest import scratch_database
 
 CHILD = (
     "import sys, time\n"
@@ -87,7 +89,15 @@ def test_command_lines(line: str, database: str | None, leader: int | None) -> N
     assert memory.parallel_leader(line) == leader
 
 
-def test_a_database_backend_and_its_parallel_worker_are_counted(database_url: URL) -> None:
+def test_a_database_backend_and_its_parallel_worker_are_counted(
+    database_url: URL, db_settings: DatabaseSettings
+) -> None:
+    # A database of its own: the session's database has other tests' pooled backends on it.
+    with scratch_database(database_url, db_settings, "onemap_memory") as scratch:
+        _count_backends(scratch.url)
+
+
+def _count_backends(database_url: URL) -> None:
     engine = create_engine(database_url)
     sampler = memory.Sampler(roots=[], interval=0.01)
     assert sampler.sample().processes == 0
