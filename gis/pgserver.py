@@ -20,12 +20,13 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy.engine import URL
 
+from gis.cluster_user import CLUSTER_USER_WHEN_ROOT, run_as_cluster_user
 from gis.errors import DatabaseError
 from gis.pgroles import SERVER_LOGIN, ensure_login, read_secret, secret_file
 from gis.settings import DatabaseSettings
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from gis.backup.settings import BackupSettings
 
 SUPERUSER = "onemap"
-_OS_USER_WHEN_ROOT = "postgres"
 _INSTALL_HINT = (
     "install PostgreSQL 15 and PostGIS 3 (`make os-deps`, or apt-get install postgresql-15 "
     "postgresql-15-postgis-3), or point the platform at an existing PostGIS with "
@@ -147,7 +147,7 @@ class LocalServer:
         if not self._as_root:
             return os.getuid(), os.getgid()
         try:
-            entry = pwd.getpwnam(_OS_USER_WHEN_ROOT)
+            entry = pwd.getpwnam(CLUSTER_USER_WHEN_ROOT)
         except KeyError:
             raise DatabaseError(
                 "running as root needs the `postgres` OS user to run the server "
@@ -162,8 +162,8 @@ class LocalServer:
         return (
             subprocess.run(
                 probe,
-                user=_OS_USER_WHEN_ROOT,
-                group=_OS_USER_WHEN_ROOT,
+                user=CLUSTER_USER_WHEN_ROOT,
+                group=CLUSTER_USER_WHEN_ROOT,
                 extra_groups=[],
                 cwd="/",
                 capture_output=True,
@@ -396,28 +396,6 @@ class LocalServer:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
-
-
-def run_as_cluster_user(
-    args: Sequence[str | os.PathLike[str]], env: Mapping[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run a program as the user that owns the clusters (``postgres`` when we are root: the
-    server refuses to run as root, and its files must stay readable by it), from ``/`` with
-    a minimal environment plus ``env``; never raises on its exit status."""
-    user = _OS_USER_WHEN_ROOT if os.geteuid() == 0 else None
-    full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
-    full_env.update(env or {})
-    return subprocess.run(
-        [str(a) for a in args],
-        cwd="/",
-        env=full_env,
-        capture_output=True,
-        text=True,
-        check=False,
-        user=user,
-        group=user,
-        extra_groups=[] if user else None,
-    )
 
 
 def _check_identifier(name: str) -> None:

@@ -13,10 +13,8 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from gis.cluster_user import CLUSTER_USER_WHEN_ROOT, run_as_cluster_user
 from gis.errors import BackupError
-from gis.pgserver import run_as_cluster_user
-
-CLUSTER_USER_WHEN_ROOT = "postgres"
 
 
 def cluster_ids() -> tuple[int, int]:
